@@ -1,0 +1,423 @@
+"""Generate Python source from checked expressions, then link it into code objects once.
+
+Nothing from rule text reaches the generated source except through `repr()` of strings and
+numbers or as identifiers the grammar restricted to `[A-Za-z_][A-Za-z0-9_]*` (and prefixed, so
+they never shadow our own names). Values read from input go through subscripts on the validated
+context; every operation the checker could not prove safe goes through `_op`, which turns a FEEL
+run-time error into null plus a warning at the source position.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from . import nodes as n
+from . import runtime as rt
+from . import typesys as T
+from .checker import Checked, Ref
+from .diagnostics import ExprSource, Span
+
+_SIMPLE_EQ = {T.STRING_K, T.NUMBER_K, T.BOOLEAN_K, T.DATE_K}   # Python == is FEEL = for these, nulls included
+_NATIVE_ORDER = {T.STRING_K, T.NUMBER_K, T.DATE_K}             # Python < is FEEL < when neither side is null
+_PY_CMP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_RT_CMP = {"=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_RT_ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
+_CTX_ARITH = {"+": "_add", "-": "_sub", "*": "_mul"}
+
+
+class EvalState:
+    """Per-evaluation state handed to generated code: the clock, warnings, segment cache."""
+    __slots__ = ("clock", "warnings", "cache")
+
+    def __init__(self, clock: "dt.datetime | None" = None):
+        self.clock = clock
+        self.warnings: list[tuple[int, str]] = []
+        self.cache: dict = {}
+
+    def warn(self, site: int, message: str) -> None:
+        self.warnings.append((site, message))
+
+
+_GUARDED = (rt.FeelError, ArithmeticError, TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError)
+
+
+def _op(s: EvalState, site: int, fn, *args):
+    """Call a runtime function; a FEEL error becomes null and a warning."""
+    try:
+        return fn(*args)
+    except rt.FeelError as e:
+        s.warn(site, str(e))
+    except _GUARDED as e:  # a Python error inside a runtime function is still a FEEL error, never a crash
+        s.warn(site, f"{type(e).__name__}: {e}")
+    return None
+
+
+def _as_list(v):
+    if v is None:
+        return ()
+    return v if isinstance(v, list) else [v]
+
+
+def _item_or(item, key, root):
+    if isinstance(item, dict) and key in item:
+        return item[key]
+    return root.get(key) if isinstance(root, dict) else None
+
+
+def _filter_dyn(s, site, base, fn):
+    """`base[cond]` when the checker could not tell a filter from an index."""
+    if base is None:
+        return None
+    items = base if isinstance(base, list) else [base]
+    out = []
+    for i, item in enumerate(items):
+        r = fn(item)
+        if isinstance(r, Decimal) and i == 0:
+            return _op(s, site, rt.index, base, r)
+        if r is True:
+            out.append(item)
+    return out
+
+
+def _and(*vals):
+    if any(v is False for v in vals):
+        return False
+    return True if all(v is True for v in vals) else None
+
+
+def _or(*vals):
+    if any(v is True for v in vals):
+        return True
+    return False if all(v is False for v in vals) else None
+
+
+def _some(vals):
+    return any(v is True for v in vals)
+
+
+def _every(vals):
+    return all(v is True for v in vals)
+
+
+def _set_entry(d, k, v):
+    d[k] = v
+    return v
+
+
+RUNTIME_NAMES = {
+    "_rt": rt, "_op": _op, "_as_list": _as_list, "_item_or": _item_or, "_filter_dyn": _filter_dyn,
+    "_and": _and, "_or": _or, "_some": _some, "_every": _every, "_set_entry": _set_entry,
+    "_add": rt.CTX.add, "_sub": rt.CTX.subtract, "_mul": rt.CTX.multiply, "_minus": rt.CTX.minus,
+    "Decimal": Decimal, "__builtins__": {"any": any, "all": all, "isinstance": isinstance, "list": list, "dict": dict},
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a run-time warning came from."""
+    source: ExprSource
+    span: Span
+    label: str = ""
+
+    def describe(self, message: str) -> str:
+        d = self.source.diagnostic(self.span, "W-RUNTIME", message)
+        return f"{d.file}:{d.line}:{d.col}: {message}"
+
+
+class Unit:
+    """A compilation unit: generated functions, their constants and warning sites, linked once."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.chunks: list[str] = []
+        self.consts: dict[str, object] = {}
+        self._const_keys: dict[tuple, str] = {}
+        self.sites: list[Site] = []
+        self._tmp = 0
+
+    def const(self, value) -> str:
+        key = (type(value).__name__, value) if _hashable(value) else ("id", id(value))
+        name = self._const_keys.get(key)
+        if name is None:
+            name = f"K{len(self.consts)}"
+            self.consts[name] = value
+            self._const_keys[key] = name
+        return name
+
+    def site(self, source: ExprSource, span: Span, label: str = "") -> int:
+        self.sites.append(Site(source, span, label))
+        return len(self.sites) - 1
+
+    def tmp(self) -> str:
+        self._tmp += 1
+        return f"_t{self._tmp}"
+
+    def add_function(self, name: str, body_expr: str, comment: str = "", params: str = "_s, _v") -> None:
+        """Add `def name(params): return body_expr`; constants become default arguments (fast locals)."""
+        # repr() escapes every line break and control character: rule text cannot end the comment
+        head = f"# {ascii(comment)}\n" if comment else ""
+        self.chunks.append(f"{head}def {name}({params}):\n    return {body_expr}\n")
+
+    def add_source(self, source: str) -> None:
+        self.chunks.append(source)
+
+    @property
+    def source(self) -> str:
+        return "\n".join(self.chunks)
+
+    def link(self, extra: "dict | None" = None) -> dict:
+        """Compile the generated module once and return its namespace."""
+        ns = dict(RUNTIME_NAMES)
+        ns.update(self.consts)
+        ns.update(extra or {})
+        code = compile(self.source, f"<rules:{self.name}>", "exec")
+        exec(code, ns)
+        return ns
+
+
+def _hashable(v) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
+class ExprGen:
+    """Turns one checked expression into a Python expression (a string)."""
+
+    def __init__(self, unit: Unit, checked: Checked, segment_expr=None, root: str = "_v"):
+        self.unit = unit
+        self.c = checked
+        self.segment_expr = segment_expr
+        self.root = root
+        self.dynamic_root = True
+
+    def generate(self, dynamic_root: bool) -> str:
+        self.dynamic_root = dynamic_root
+        return self.g(self.c.node)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def t(self, node: n.Node) -> T.Type:
+        return self.c.types.get(id(node), T.ANY)
+
+    def site(self, node: n.Node) -> int:
+        return self.unit.site(self.c.source, node.span)
+
+    def op(self, node: n.Node, fn: str, *args: str) -> str:
+        return f"_op(_s, {self.site(node)}, {fn}, {', '.join(args)})"
+
+    @staticmethod
+    def sure(t: T.Type, kind: str) -> bool:
+        """A value of this type is certainly a non-null `kind` at run time."""
+        return t.kind == kind and not t.nullable
+
+    def g(self, node: n.Node) -> str:
+        return getattr(self, "g_" + type(node).__name__)(node)
+
+    # -- literals and names -------------------------------------------------------------------
+    def g_Number(self, node): return self.unit.const(node.value)
+    def g_String(self, node): return repr(node.value)
+    def g_Boolean(self, node): return repr(node.value)
+    def g_Null(self, node): return "None"
+
+    def g_Temporal(self, node):
+        from .literals import parse_temporal_literal
+        return self.unit.const(parse_temporal_literal(node.text))
+
+    def ref(self, ref: Ref) -> str:
+        if ref.kind == "input":
+            return f"{self.root}.get({ref.name!r})" if self.dynamic_root else f"{self.root}[{ref.name!r}]"
+        if ref.kind == "segment":
+            return self.segment_expr(ref.name)
+        if ref.kind == "local":
+            return ref.name
+        if ref.kind == "item_field":
+            return f"{ref.name}[{ref.key!r}]"
+        if ref.kind == "item_or_input":
+            return f"_item_or({ref.name}, {ref.key!r}, {self.root})"
+        raise AssertionError(ref.kind)
+
+    def g_Name(self, node):
+        return self.ref(self.c.refs[id(node)])
+
+    def g_Path(self, node: n.Path):
+        base_t = self.t(node.base)
+        base = self.g(node.base)
+        if base_t.kind == T.OBJECT_K and base_t.fields is not None and base_t.field(node.name) is not None:
+            if not base_t.nullable:
+                return f"{base}[{node.name!r}]"
+            tmp = self.unit.tmp()
+            return f"(None if ({tmp} := {base}) is None else {tmp}[{node.name!r}])"
+        return self.op(node, "_rt.get_property", base, repr(node.name))
+
+    def g_Filter(self, node: n.Filter):
+        base_t = self.t(node.base)
+        cond_t = self.t(node.cond)
+        base = self.g(node.base)
+        if cond_t.kind == T.NUMBER_K:
+            return self.op(node, "_rt.index", base, self.g(node.cond))
+        local = self._item_local(node)
+        cond = self.g(node.cond)
+        test = cond if self.sure(cond_t, T.BOOLEAN_K) else f"({cond}) is True"
+        if cond_t.kind in (T.BOOLEAN_K, T.NULL_K):
+            if base_t.kind == T.LIST_K and not base_t.nullable:
+                return f"[{local} for {local} in {base} if {test}]"
+            tmp = self.unit.tmp()
+            return f"(None if ({tmp} := {base}) is None else [{local} for {local} in _as_list({tmp}) if {test}])"
+        return f"_filter_dyn(_s, {self.site(node)}, {base}, lambda {local}: {cond})"
+
+    def _item_local(self, node: n.Filter) -> str:
+        # the checker named the filter's item local; find it through any reference in the condition
+        for sub in n.walk(node.cond):
+            ref = self.c.refs.get(id(sub))
+            if ref and ref.kind in ("local", "item_field", "item_or_input") and ref.name.startswith("_i"):
+                return ref.name
+        return self.unit.tmp()
+
+    def g_Call(self, node: n.Call):
+        from .builtins import BUILTINS
+        fn = BUILTINS[node.name]
+        args = [self.g(a) for a in node.args]
+        if fn.needs_clock:
+            args.insert(0, "_s.clock")
+        return self.op(node, self.unit.const(fn.fn), *args) if args else f"_op(_s, {self.site(node)}, {self.unit.const(fn.fn)})"
+
+    # -- operators ----------------------------------------------------------------------------
+    def g_Negate(self, node):
+        x = self.g(node.operand)
+        if self.sure(self.t(node.operand), T.NUMBER_K):
+            return f"_minus({x})"
+        return self.op(node, "_rt.neg", x)
+
+    def g_Arith(self, node: n.Arith):
+        lt, rt_ = self.t(node.left), self.t(node.right)
+        a, b = self.g(node.left), self.g(node.right)
+        if node.op in _CTX_ARITH and self.sure(lt, T.NUMBER_K) and self.sure(rt_, T.NUMBER_K):
+            return f"{_CTX_ARITH[node.op]}({a}, {b})"
+        if node.op == "+" and self.sure(lt, T.STRING_K) and self.sure(rt_, T.STRING_K):
+            return f"({a} + {b})"
+        return self.op(node, f"_rt.{_RT_ARITH[node.op]}", a, b)
+
+    def compare(self, node: n.Node, op: str, lt: T.Type, rt_: T.Type, a: str, b: str) -> str:
+        if op in ("=", "!=") and lt.kind == rt_.kind and lt.kind in _SIMPLE_EQ:
+            return f"({a} {_PY_CMP[op]} {b})"
+        if lt.kind == rt_.kind and lt.kind in _NATIVE_ORDER:
+            if not lt.nullable and not rt_.nullable:
+                return f"({a} {_PY_CMP[op]} {b})"
+            ta, tb = self.unit.tmp(), self.unit.tmp()
+            return f"(None if ({ta} := {a}) is None or ({tb} := {b}) is None else {ta} {_PY_CMP[op]} {tb})"
+        return self.op(node, f"_rt.{_RT_CMP[op]}", a, b)
+
+    def g_Compare(self, node: n.Compare):
+        return self.compare(node, node.op, self.t(node.left), self.t(node.right), self.g(node.left), self.g(node.right))
+
+    def g_And(self, node: n.And):
+        parts = [self.g(x) for x in node.items]
+        if all(self.sure(self.t(x), T.BOOLEAN_K) for x in node.items):
+            return "(" + " and ".join(parts) + ")"
+        # three-valued, short-circuit on the first false
+        expr = parts[-1]
+        acc = expr if self.sure(self.t(node.items[-1]), T.BOOLEAN_K) else f"_and({expr})"
+        for part in reversed(parts[:-1]):
+            tmp, rest = self.unit.tmp(), self.unit.tmp()
+            acc = (f"(False if ({tmp} := {part}) is False else "
+                   f"(False if ({rest} := {acc}) is False else (True if {tmp} is True and {rest} is True else None)))")
+        return acc
+
+    def g_Or(self, node: n.Or):
+        parts = [self.g(x) for x in node.items]
+        if all(self.sure(self.t(x), T.BOOLEAN_K) for x in node.items):
+            return "(" + " or ".join(parts) + ")"
+        expr = parts[-1]
+        acc = expr if self.sure(self.t(node.items[-1]), T.BOOLEAN_K) else f"_or({expr})"
+        for part in reversed(parts[:-1]):
+            tmp, rest = self.unit.tmp(), self.unit.tmp()
+            acc = (f"(True if ({tmp} := {part}) is True else "
+                   f"(True if ({rest} := {acc}) is True else (False if {tmp} is False and {rest} is False else None)))")
+        return acc
+
+    def g_Between(self, node: n.Between):
+        vt, lo, hi = self.t(node.value), self.t(node.low), self.t(node.high)
+        x, a, b = self.g(node.value), self.g(node.low), self.g(node.high)
+        if all(self.sure(t, T.NUMBER_K) for t in (vt, lo, hi)) or all(self.sure(t, T.DATE_K) for t in (vt, lo, hi)):
+            return f"({a} <= {x} <= {b})"
+        return self.op(node, "_rt.between", x, a, b)
+
+    def g_In(self, node: n.In):
+        vt = self.t(node.value)
+        x = self.g(node.value)
+        tests = node.test.items if isinstance(node.test, n.Tests) else (node.test,)
+        if len(tests) > 1:
+            tmp = self.unit.tmp()
+            first = self.test(node, f"({tmp} := {x})", vt, tests[0])
+            rest = [self.test(node, tmp, vt, t) for t in tests[1:]]
+            return f"_or({first}, {', '.join(rest)})"
+        return self.test(node, x, vt, tests[0])
+
+    def test(self, node: n.Node, x: str, vt: T.Type, test: n.Node) -> str:
+        if isinstance(test, n.UnaryTest):
+            return self.compare(test, test.op, vt, self.t(test.operand), x, self.g(test.operand))
+        tt = self.t(test)
+        if isinstance(test, n.ListLit) and test.items and vt.kind in (T.STRING_K, T.NUMBER_K) \
+                and all(isinstance(i, (n.String, n.Number)) for i in test.items) \
+                and all(self.t(i).kind == vt.kind for i in test.items):
+            values = frozenset(i.value for i in test.items)
+            expr = f"({x} in {self.unit.const(values)})"
+            if vt.nullable:
+                tmp = self.unit.tmp()
+                return f"(None if ({tmp} := {x}) is None else {tmp} in {self.unit.const(values)})"
+            return expr
+        if isinstance(test, n.RangeLit) and self.sure(vt, T.NUMBER_K) and \
+                self.sure(self.t(test.start), T.NUMBER_K) and self.sure(self.t(test.end), T.NUMBER_K):
+            lo_op = "<=" if test.start_incl else "<"
+            hi_op = "<=" if test.end_incl else "<"
+            return f"({self.g(test.start)} {lo_op} {x} {hi_op} {self.g(test.end)})"
+        if tt.kind not in (T.LIST_K, T.RANGE_K, T.ANY_K) and vt.kind == tt.kind and vt.kind in _SIMPLE_EQ:
+            return f"({x} == {self.g(test)})"
+        return self.op(test, "_rt.in_test", x, self.g(test))
+
+    def g_UnaryTest(self, node):  # only reachable after a checker error
+        raise AssertionError("unary test outside 'in'")
+
+    g_Tests = g_UnaryTest
+
+    # -- constructors ---------------------------------------------------------------------------
+    def g_ListLit(self, node):
+        return "[" + ", ".join(self.g(x) for x in node.items) + "]"
+
+    def g_ContextLit(self, node: n.ContextLit):
+        local = self.c.refs[id(node)].name
+        if not node.entries:
+            return "{}"
+        parts = [f"({local} := {{}})"]
+        parts += [f"_set_entry({local}, {k!r}, {self.g(v)})" for k, v in node.entries]
+        return f"({', '.join(parts)}, {local})[-1]"
+
+    def g_RangeLit(self, node: n.RangeLit):
+        return self.op(node, "_rt.range_of", self.g(node.start), self.g(node.end),
+                       repr(node.start_incl), repr(node.end_incl))
+
+    def g_If(self, node: n.If):
+        c = self.g(node.cond)
+        test = c if self.sure(self.t(node.cond), T.BOOLEAN_K) else f"({c}) is True"
+        return f"({self.g(node.then)} if {test} else {self.g(node.else_)})"
+
+    def loops(self, iters) -> str:
+        out = []
+        for it in iters:
+            ref = self.c.refs[id(it)]
+            src_t = self.c.types.get(id(it), T.ANY)
+            src = self.g(it.source)
+            if src_t.kind == T.RANGE_K:
+                src = f"_rt.range_items({src})"
+            out.append(f"for {ref.name} in _as_list({src})")
+        return " ".join(out)
+
+    def g_For(self, node: n.For):
+        return f"[{self.g(node.body)} {self.loops(node.iterations)}]"
+
+    def g_Quantified(self, node: n.Quantified):
+        fn = "_some" if node.kind == "some" else "_every"
+        return f"{fn}(({self.g(node.cond)}) {self.loops(node.iterations)})"

@@ -1,0 +1,249 @@
+"""Context schemas: parse the type notation of rulesets and validate/convert input contexts.
+
+A schema is compiled once into a converter: a tree of small closures that checks each declared
+field and turns JSON values into run-time values (numbers to Decimal, ISO strings to dates...).
+Extra fields are dropped; missing optional fields become None, so generated code can subscript
+declared fields without further checks.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from . import runtime as rt
+from . import typesys as T
+from .typesys import Type
+
+_SCALARS = {"string": T.STRING, "number": T.NUMBER, "boolean": T.BOOLEAN, "date": T.DATE, "datetime": T.DATETIME,
+            "time": T.TIME, "duration": T.DURATION, "any": T.ANY}
+_ENUM = re.compile(r"^enum\((.*)\)$", re.S)
+_LIST = re.compile(r"^list\((.*)\)$", re.S)
+_ENUM_VALUE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class SchemaError(ValueError):
+    """A type written in a schema does not parse; `.hint` says what would."""
+
+
+class ContextError(ValueError):
+    """A context breaks the schema: `.path` names the field, `.expected` the type it should have."""
+
+    def __init__(self, path: str, expected: str, got: str = ""):
+        self.path = path or "(context)"
+        self.expected = expected
+        self.got = got
+        super().__init__(f"{self.path}: expected {expected}" + (f", got {got}" if got else ""))
+
+
+def parse_type(spec: Any) -> Type:
+    """`"number"`, `"enum(a, b)"`, `"list(string)"`, `"date?"`, or a mapping for an object type."""
+    if isinstance(spec, dict):
+        fields = []
+        for name, sub in spec.items():
+            if not FIELD_NAME.match(str(name)):
+                raise SchemaError(f"field name {name!r} is not a valid name ([A-Za-z_][A-Za-z0-9_]*)")
+            fields.append((str(name), parse_type(sub)))
+        return T.object_of(fields)
+    if not isinstance(spec, str):
+        raise SchemaError(f"expected a type name or a mapping, got {spec!r}")
+    s = spec.strip()
+    nullable = s.endswith("?")
+    if nullable:
+        s = s[:-1].strip()
+    if s in _SCALARS:
+        t = _SCALARS[s]
+    elif m := _ENUM.match(s):
+        values = [v.strip().strip("'\"") for v in m.group(1).split(",")]
+        if not values or not all(values):
+            raise SchemaError(f"enum needs one or more comma-separated values: {spec!r}")
+        bad = [v for v in values if not _ENUM_VALUE.match(v)]
+        if bad:
+            raise SchemaError(f"enum value {bad[0]!r} may only use letters, digits, '_', '.', '-'")
+        t = T.enum_of(values)
+    elif m := _LIST.match(s):
+        inner = m.group(1).strip()
+        if inner.startswith("{"):
+            import yaml
+            try:
+                inner_spec = yaml.safe_load(inner)
+            except yaml.YAMLError as e:
+                raise SchemaError(f"cannot read the object type {inner!r}: {e}") from None
+        else:
+            inner_spec = inner
+        t = T.list_of(parse_type(inner_spec))
+    else:
+        from .diagnostics import suggest
+        best = suggest(s, list(_SCALARS) + ["enum(...)", "list(...)"])
+        raise SchemaError(f"unknown type {spec!r}" + (f" (did you mean '{best}'?)" if best else "") +
+                          "; expected string, number, boolean, date, datetime, time, duration, enum(...), "
+                          "list(...) or a mapping")
+    return t.as_nullable(nullable)
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float, Decimal)):
+        return f"number {v}"
+    if isinstance(v, str):
+        return f"string {v[:40]!r}"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "an object"
+    return type(v).__name__
+
+
+Converter = Callable[[Any, str], Any]
+
+
+def converter(t: Type) -> Converter:
+    """A function (value, path) -> run-time value for type `t`, raising ContextError."""
+    inner = _converter(t)
+    if t.nullable:
+        def conv(v, path, _inner=inner):
+            return None if v is None else _inner(v, path)
+        return conv
+    expected = T.describe(t)
+
+    def conv_required(v, path, _inner=inner):
+        if v is None:
+            raise ContextError(path, expected, "null")
+        return _inner(v, path)
+    return conv_required
+
+
+def _converter(t: Type) -> Converter:
+    expected = T.describe(t.as_nullable(False))
+    k = t.kind
+    if k == T.ANY_K:
+        return lambda v, path: to_feel(v)
+    if k == T.STRING_K:
+        if t.values is not None:
+            allowed = frozenset(t.values)
+
+            def enum(v, path):
+                if v.__class__ is str and v in allowed:
+                    return v
+                raise ContextError(path, expected, _kind(v))
+            return enum
+
+        def string(v, path):
+            if v.__class__ is str:
+                return v
+            raise ContextError(path, expected, _kind(v))
+        return string
+    if k == T.NUMBER_K:
+        def number(v, path):
+            c = v.__class__
+            if c is int:
+                return Decimal(v)
+            if c is float:
+                if v != v or v in (float("inf"), float("-inf")):
+                    raise ContextError(path, "a finite number", _kind(v))
+                return Decimal(repr(v))
+            if c is Decimal:
+                return v
+            if c is str:
+                try:
+                    d = Decimal(v.strip())
+                except InvalidOperation:
+                    raise ContextError(path, expected, _kind(v)) from None
+                if d.is_finite():
+                    return d
+            raise ContextError(path, expected, _kind(v))
+        return number
+    if k == T.BOOLEAN_K:
+        def boolean(v, path):
+            if v is True or v is False:
+                return v
+            raise ContextError(path, expected, _kind(v))
+        return boolean
+    if k in (T.DATE_K, T.DATETIME_K, T.TIME_K) or t.is_duration:
+        return _temporal(t, expected)
+    if k == T.LIST_K:
+        elem = converter(t.elem or T.ANY)
+
+        def lst(v, path):
+            if v.__class__ is not list:
+                if isinstance(v, (list, tuple)):
+                    v = list(v)
+                else:
+                    raise ContextError(path, expected, _kind(v))
+            return [elem(x, f"{path}[{i}]") for i, x in enumerate(v)]
+        return lst
+    if k == T.OBJECT_K:
+        if t.fields is None:
+            return lambda v, path: to_feel(v) if isinstance(v, dict) else _raise(path, expected, v)
+        fields = tuple((name, converter(ft), f".{name}") for name, ft in t.fields)
+
+        def obj(v, path):
+            if v.__class__ is not dict:
+                if not isinstance(v, dict):
+                    raise ContextError(path, "an object" if path else "a JSON object", _kind(v))
+            get = v.get
+            if path:
+                return {name: conv(get(name), path + suffix) for name, conv, suffix in fields}
+            return {name: conv(get(name), name) for name, conv, _ in fields}
+        return obj
+    raise AssertionError(k)
+
+
+def _raise(path, expected, v):
+    raise ContextError(path, expected, _kind(v))
+
+
+def _temporal(t: Type, expected: str) -> Converter:
+    k = t.kind
+    pytype = {T.DATE_K: dt.date, T.DATETIME_K: dt.datetime, T.TIME_K: dt.time}.get(k)
+
+    def parse(v, path):
+        if k == T.DATETIME_K and isinstance(v, dt.datetime):
+            value = v
+        elif k == T.DATE_K and isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+            return v
+        elif pytype is not None and isinstance(v, pytype):
+            return v
+        elif t.is_duration and isinstance(v, (dt.timedelta, rt.YearsMonths)):
+            value = v
+        elif isinstance(v, str):
+            try:
+                value = {T.DATE_K: rt.parse_date, T.DATETIME_K: rt.parse_datetime, T.TIME_K: rt.parse_time}.get(
+                    k, rt.parse_duration)(v)
+            except rt.FeelError:
+                raise ContextError(path, f"{expected} ({_EXAMPLES[k]})", _kind(v)) from None
+        else:
+            raise ContextError(path, f"{expected} ({_EXAMPLES[k]})", _kind(v))
+        if k == T.DATETIME_K and value.tzinfo is None:
+            raise ContextError(path, "datetime with a UTC offset (e.g. 2026-11-22T10:00:00Z)", _kind(v))
+        if k == T.DT_DURATION_K and not isinstance(value, dt.timedelta) or \
+                k == T.YM_DURATION_K and not isinstance(value, rt.YearsMonths):
+            raise ContextError(path, expected, _kind(v))
+        return value
+    return parse
+
+
+_EXAMPLES = {T.DATE_K: 'ISO date such as "2026-11-22"', T.DATETIME_K: 'ISO date-time with offset such as "2026-11-22T10:00:00Z"',
+             T.TIME_K: 'ISO time such as "10:00:00"', T.DURATION_K: 'ISO duration such as "P90D" or "P1Y2M"',
+             T.DT_DURATION_K: 'ISO duration such as "P90D"', T.YM_DURATION_K: 'ISO duration such as "P1Y2M"'}
+
+
+def to_feel(v: Any) -> Any:
+    """A plain Python/JSON value as a FEEL run-time value, without a schema (numbers become Decimal)."""
+    c = v.__class__
+    if c is bool or v is None or c is str or c is Decimal:
+        return v
+    if c is int:
+        return Decimal(v)
+    if c is float:
+        return Decimal(repr(v)) if v == v and v not in (float("inf"), float("-inf")) else None
+    if isinstance(v, dict):
+        return {str(k): to_feel(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [to_feel(x) for x in v]
+    return v
