@@ -18,8 +18,6 @@ from .typesys import Type
 
 _SCALARS = {"string": T.STRING, "number": T.NUMBER, "boolean": T.BOOLEAN, "date": T.DATE, "datetime": T.DATETIME,
             "time": T.TIME, "duration": T.DURATION, "any": T.ANY}
-_ENUM = re.compile(r"^enum\((.*)\)$", re.S)
-_LIST = re.compile(r"^list\((.*)\)$", re.S)
 _ENUM_VALUE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -49,38 +47,92 @@ def parse_type(spec: Any) -> Type:
         return T.object_of(fields)
     if not isinstance(spec, str):
         raise SchemaError(f"expected a type name or a mapping, got {spec!r}")
-    s = spec.strip()
-    nullable = s.endswith("?")
-    if nullable:
-        s = s[:-1].strip()
-    if s in _SCALARS:
-        t = _SCALARS[s]
-    elif m := _ENUM.match(s):
-        values = [v.strip().strip("'\"") for v in m.group(1).split(",")]
-        if not values or not all(values):
-            raise SchemaError(f"enum needs one or more comma-separated values: {spec!r}")
-        bad = [v for v in values if not _ENUM_VALUE.match(v)]
-        if bad:
-            raise SchemaError(f"enum value {bad[0]!r} may only use letters, digits, '_', '.', '-'")
-        t = T.enum_of(values)
-    elif m := _LIST.match(s):
-        inner = m.group(1).strip()
-        if inner.startswith("{"):
-            import yaml
-            try:
-                inner_spec = yaml.safe_load(inner)
-            except yaml.YAMLError as e:
-                raise SchemaError(f"cannot read the object type {inner!r}: {e}") from None
+    p = _TypeParser(spec)
+    t = p.type()
+    p.expect_end()
+    return t
+
+
+_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.\-]*|[(){},:?]|\S)")
+
+
+class _TypeParser:
+    """Recursive descent over the schema notation: `list({sku: string, at: date?})`, `enum(a, b)?`."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.toks = [m.group(1) for m in _TOKEN.finditer(text) if m.group(1)]
+        self.i = 0
+        self.depth = 0
+
+    def peek(self) -> str:
+        return self.toks[self.i] if self.i < len(self.toks) else ""
+
+    def take(self, want: "str | None" = None) -> str:
+        tok = self.peek()
+        if want is not None and tok != want:
+            got = f"'{tok}'" if tok else "the end"
+            raise SchemaError(f"in type {self.text!r}: expected '{want}', got {got}")
+        self.i += 1
+        return tok
+
+    def expect_end(self) -> None:
+        if self.i < len(self.toks):
+            raise SchemaError(f"in type {self.text!r}: unexpected '{self.peek()}' after the type")
+
+    def type(self) -> Type:
+        self.depth += 1
+        if self.depth > 32:
+            raise SchemaError(f"type {self.text[:40]!r}... is nested too deeply")
+        tok = self.take()
+        if tok == "{":
+            fields, seen = [], set()
+            while True:
+                name = self.take()
+                if not FIELD_NAME.match(name):
+                    raise SchemaError(f"in type {self.text!r}: field name {name!r} is not a valid name")
+                if name in seen:
+                    raise SchemaError(f"in type {self.text!r}: field '{name}' appears twice")
+                seen.add(name)
+                self.take(":")
+                fields.append((name, self.type()))
+                if self.peek() == ",":
+                    self.take()
+                    continue
+                self.take("}")
+                break
+            t = T.object_of(fields)
+        elif tok == "enum":
+            self.take("(")
+            values = []
+            while True:
+                v = self.take()
+                if not _ENUM_VALUE.match(v):
+                    raise SchemaError(f"enum value {v!r} may only use letters, digits, '_', '.', '-'")
+                values.append(v)
+                if self.peek() == ",":
+                    self.take()
+                    continue
+                self.take(")")
+                break
+            t = T.enum_of(values)
+        elif tok == "list":
+            self.take("(")
+            t = T.list_of(self.type())
+            self.take(")")
+        elif tok in _SCALARS:
+            t = _SCALARS[tok]
         else:
-            inner_spec = inner
-        t = T.list_of(parse_type(inner_spec))
-    else:
-        from .diagnostics import suggest
-        best = suggest(s, list(_SCALARS) + ["enum(...)", "list(...)"])
-        raise SchemaError(f"unknown type {spec!r}" + (f" (did you mean '{best}'?)" if best else "") +
-                          "; expected string, number, boolean, date, datetime, time, duration, enum(...), "
-                          "list(...) or a mapping")
-    return t.as_nullable(nullable)
+            from .diagnostics import suggest
+            best = suggest(tok, list(_SCALARS) + ["enum", "list"])
+            raise SchemaError(f"unknown type {tok!r}" + (f" (did you mean '{best}'?)" if best else "") +
+                              "; expected string, number, boolean, date, datetime, time, duration, enum(...), "
+                              "list(...) or a mapping")
+        if self.peek() == "?":
+            self.take()
+            t = t.as_nullable(True)
+        self.depth -= 1
+        return t
 
 
 def _kind(v: Any) -> str:

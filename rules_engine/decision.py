@@ -1,0 +1,452 @@
+"""Decisions: run a compiled ruleset on one context, following the six steps of the spec.
+
+1. evaluate every enabled rule in its window (a run-time error fails only that rule);
+2. matched rules propose candidate actions; 3. suppression removes candidates;
+4. policy groups keep the `max` best of each group; 5. fallback defaults when nothing survives;
+6. survivors ordered by priority, then rule order, one per action id.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from . import nodes as n
+from . import runtime as rt
+from .checker import Checked
+from .codegen import EvalState, ExprGen, Unit
+from .ruleset import ActionPlan, Plan, RulePlan
+from .schema import converter
+
+MATCHED, NOT_MATCHED, DISABLED, OUT_OF_WINDOW, ERROR, SKIPPED = (
+    "matched", "not_matched", "disabled", "out_of_window", "error", "skipped")
+
+
+@dataclass(frozen=True)
+class Action:
+    action: str
+    params: dict
+    rule: str
+    priority: float
+    group: str
+    reason: str
+    fallback: bool = False
+
+    def to_dict(self) -> dict:
+        return {"action": self.action, "params": self.params, "rule": self.rule, "priority": self.priority,
+                "group": self.group, "reason": self.reason, "fallback": self.fallback}
+
+
+@dataclass(frozen=True)
+class Suppression:
+    action: str
+    rule: str      # the suppressing rule
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"action": self.action, "rule": self.rule, "reason": self.reason}
+
+
+@dataclass
+class Decision:
+    ruleset: str
+    version: str
+    ruleset_hash: str
+    as_of: dt.datetime
+    actions: list[Action]
+    matched_rules: list[str]
+    suppressed: list[Suppression]
+    explanation: "dict | None" = None
+    warnings: list[str] = field(default_factory=list)
+    _id: str = ""
+
+    @property
+    def decision_id(self) -> str:
+        if not self._id:
+            self._id = uuid.uuid4().hex
+        return self._id
+
+    def to_dict(self) -> dict:
+        """JSON-ready, with the same fields as the gRPC DecideResponse."""
+        d = {"decision_id": self.decision_id, "ruleset": self.ruleset, "version": self.version,
+             "ruleset_hash": self.ruleset_hash, "as_of": self.as_of.isoformat().replace("+00:00", "Z"),
+             "actions": [a.to_dict() for a in self.actions], "matched_rules": list(self.matched_rules),
+             "suppressed": [s.to_dict() for s in self.suppressed]}
+        if self.explanation is not None:
+            d["explanation"] = self.explanation
+        return d
+
+
+@dataclass
+class _Candidate:
+    action: str
+    params: dict
+    rule: str
+    priority: float
+    group: str
+    reason: str
+    tags: frozenset
+    order: tuple  # (rule index, action index): file order for ties
+
+
+class _CompiledRule:
+    __slots__ = ("plan", "id", "index", "when", "enabled", "start", "until", "priority", "actions",
+                 "sup_actions", "sup_groups", "sup_tags", "reason", "proposes", "suppresses")
+
+    def __init__(self, i: int, rp: RulePlan, ns: dict):
+        r = rp.rule
+        self.plan = rp
+        self.id = r.id
+        self.index = i
+        self.when = ns.get(f"W{i}") or (lambda s, v: False)
+        self.enabled = r.enabled
+        self.start, self.until = r.effective_from, r.effective_until
+        self.priority = ns[f"Q{i}"] if isinstance(rp.priority, Checked) else float(rp.priority)
+        self.actions = [_CompiledAction(ap, ns, f"P{i}_{j}", f"Q{i}_{j}", self.priority) for j, ap in enumerate(rp.actions)]
+        self.sup_actions = frozenset(r.suppress_actions)
+        self.sup_groups = frozenset(r.suppress_groups)
+        self.sup_tags = frozenset(r.suppress_tags)
+        self.reason = r.reason
+        self.proposes = bool(self.actions)
+        self.suppresses = r.suppresses
+
+    def in_window(self, clock: dt.datetime) -> bool:
+        return (self.start is None or clock >= self.start) and (self.until is None or clock < self.until)
+
+
+class _CompiledAction:
+    __slots__ = ("action", "group", "priority", "tags", "static", "dynamic")
+
+    def __init__(self, ap: ActionPlan, ns: dict, pprefix: str, qname: str, rule_priority):
+        self.action = ap.action
+        self.group = ap.group
+        if isinstance(ap.priority, Checked):
+            self.priority = ns.get(qname) or rule_priority
+        else:
+            self.priority = float(ap.priority or 0.0)
+        self.tags = ap.tags
+        self.static = dict(ap.static_params)
+        self.dynamic = [(key, ns[f"{pprefix}_{k}"]) for k, (key, _) in enumerate(ap.dynamic_params)]
+
+
+def _number(v) -> "float | None":
+    if isinstance(v, (Decimal, int, float)) and not isinstance(v, bool):
+        return float(v)
+    return None
+
+
+class Ruleset:
+    """A compiled ruleset. `decide` validates the context and runs the generated code."""
+
+    def __init__(self, plan: Plan, unit: Unit, ns: dict, content_hash: str, warnings):
+        rdef = plan.rdef
+        self.plan = plan
+        self.name = rdef.name
+        self.version = rdef.version
+        self.description = rdef.description
+        self.hash = content_hash
+        self.source = rdef.file
+        self.schema = rdef.schema
+        self.warnings = warnings
+        self.mode = rdef.mode
+        self.groups = dict(rdef.groups)
+        self._unit = unit
+        self._ns = ns
+        self._convert = converter(rdef.schema)
+        self.rules = [_CompiledRule(i, rp, ns) for i, rp in enumerate(plan.rules)]
+        self._proposers = [r for r in self.rules if r.proposes]
+        self._suppressors = [r for r in self.rules if r.suppresses]
+        self._dynamic_priority = any(callable(r.priority) for r in self.rules)
+        # `first` mode walks proposing rules by priority, ties by file order
+        self._first_order = sorted(self._proposers, key=lambda r: (-r.priority, r.index)) \
+            if not self._dynamic_priority else None
+        self.defaults = [_CompiledAction(ap, ns, f"D{j}", "", 0.0) for j, ap in enumerate(plan.defaults)]
+        self._explainers: dict[int, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"<Ruleset {self.name} {self.version or ''} ({len(self.rules)} rules)>"
+
+    # -- public -----------------------------------------------------------------------------------
+    def validate(self, context: Any) -> dict:
+        """The context converted to run-time values; raises ContextError naming the bad field."""
+        return self._convert(context, "")
+
+    def decide(self, context: dict, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
+        """Decide for one context. Raises ContextError when the context breaks the schema."""
+        return self._decide(self._convert(context, ""), _clock(as_of), explain)
+
+    def decide_many(self, contexts, as_of: "dt.datetime | None" = None, explain: bool = False) -> list[Decision]:
+        """One decision per context, in order; the same results as calling `decide` one by one."""
+        clock = _clock(as_of)
+        return [self._decide(self._convert(c, ""), clock, explain) for c in contexts]
+
+    # -- the six steps ------------------------------------------------------------------------------
+    def _decide(self, v: dict, clock: dt.datetime, explain: bool) -> Decision:
+        s = EvalState(clock)
+        statuses: "dict[int, tuple[str, str]] | None" = {} if explain else None
+        matched: list[_CompiledRule] = []
+        if self.mode == "first":
+            winner = self._first(s, v, clock, statuses)
+            sup_matched = [r for r in self._suppressors if r is not winner and self._eval(r, s, v, clock, statuses)]
+            matched = sorted(sup_matched + ([winner] if winner else []), key=lambda r: r.index)
+        else:
+            for r in self.rules:
+                if self._eval(r, s, v, clock, statuses):
+                    matched.append(r)
+        # 2. proposals
+        cands: list[_Candidate] = []
+        for r in matched:
+            if r.proposes:
+                cands.extend(self._propose(r, s, v))
+        # 3. suppression beats proposals, whatever the priorities
+        suppressed: list[Suppression] = []
+        dropped: list[dict] = []
+        sups = [r for r in matched if r.suppresses]
+        if sups and cands:
+            kept = []
+            for c in cands:
+                by = next((r for r in sups if c.action in r.sup_actions or c.group in r.sup_groups
+                           or (c.tags & r.sup_tags)), None)
+                if by is None:
+                    kept.append(c)
+                else:
+                    suppressed.append(Suppression(c.action, by.id, by.reason))
+                    if explain:
+                        dropped.append({"action": c.action, "rule": c.rule, "group": c.group,
+                                        "reason": f"suppressed by rule '{by.id}'" + (f" ({by.reason})" if by.reason else "")})
+            cands = kept
+        # 4. group arbitration
+        if self.groups and cands:
+            cands = self._arbitrate(cands, dropped if explain else None)
+        # 6. one per action id, best first
+        cands.sort(key=lambda c: (-c.priority, c.order))
+        seen, actions = set(), []
+        for c in cands:
+            if c.action in seen:
+                if explain:
+                    dropped.append({"action": c.action, "rule": c.rule, "group": c.group,
+                                    "reason": "the same action was proposed with a higher priority by another rule"})
+                continue
+            seen.add(c.action)
+            actions.append(Action(c.action, c.params, c.rule, c.priority, c.group, c.reason))
+        # 5. fallback
+        if not actions and self.defaults:
+            for a in self.defaults:
+                actions.append(Action(a.action, self._params(a, s, v), "", a.priority, a.group, "", True))
+        warnings = self._warnings(s)
+        d = Decision(self.name, self.version, self.hash, clock, actions, [r.id for r in matched], suppressed,
+                     warnings=warnings)
+        if explain:
+            d.explanation = self._explanation(s, v, statuses, dropped, warnings)
+        return d
+
+    def _eval(self, r: _CompiledRule, s: EvalState, v: dict, clock, statuses) -> bool:
+        if not r.enabled:
+            if statuses is not None:
+                statuses[r.index] = (DISABLED, "the rule is disabled (enabled: false)")
+            return False
+        if (r.start is not None or r.until is not None) and not r.in_window(clock):
+            if statuses is not None:
+                statuses[r.index] = (OUT_OF_WINDOW, f"the clock {clock.isoformat()} is outside the rule's effective window")
+            return False
+        n_warn = len(s.warnings)
+        try:
+            result = r.when(s, v)
+        except Exception as e:  # a bug in one rule never fails the decision
+            s.warn(-1, f"rule '{r.id}': {type(e).__name__}: {e}")
+            if statuses is not None:
+                statuses[r.index] = (ERROR, f"{type(e).__name__}: {e}")
+            return False
+        if result is True:
+            if statuses is not None:
+                statuses[r.index] = (MATCHED, "")
+            return True
+        if statuses is not None:
+            if len(s.warnings) > n_warn:
+                statuses[r.index] = (ERROR, "; ".join(self._site_msg(k, m) for k, m in s.warnings[n_warn:]))
+            else:
+                statuses[r.index] = (NOT_MATCHED, "")
+        elif len(s.warnings) > n_warn:
+            pass  # recorded in the decision's warnings
+        return False
+
+    def _first(self, s, v, clock, statuses) -> "_CompiledRule | None":
+        order = self._first_order
+        if order is None:
+            prios = {}
+            for r in self._proposers:
+                p = r.priority
+                prios[r.index] = _number(self._safe(lambda: p(s, v), s, r)) if callable(p) else p
+                prios[r.index] = prios[r.index] if prios[r.index] is not None else 0.0
+            order = sorted(self._proposers, key=lambda r: (-prios[r.index], r.index))
+        for i, r in enumerate(order):
+            if self._eval(r, s, v, clock, statuses):
+                if statuses is not None:
+                    for later in order[i + 1:]:
+                        statuses[later.index] = (SKIPPED, f"policy mode 'first': rule '{r.id}' already won")
+                return r
+        return None
+
+    def _safe(self, fn, s, r):
+        try:
+            return fn()
+        except Exception as e:
+            s.warn(-1, f"rule '{r.id}': {type(e).__name__}: {e}")
+            return None
+
+    def _params(self, a: _CompiledAction, s, v) -> dict:
+        if not a.dynamic:
+            return dict(a.static) if a.static else {}
+        params = dict(a.static)
+        for key, fn in a.dynamic:
+            try:
+                params[key] = rt.to_json(fn(s, v))
+            except Exception as e:
+                s.warn(-1, f"param '{key}' of action '{a.action}': {type(e).__name__}: {e}")
+                params[key] = None
+        return params
+
+    def _propose(self, r: _CompiledRule, s, v) -> list[_Candidate]:
+        out = []
+        rule_prio = None
+        for j, a in enumerate(r.actions):
+            p = a.priority
+            if callable(p):
+                if p is r.priority and rule_prio is not None:
+                    value = rule_prio
+                else:
+                    value = _number(self._safe(lambda: p(s, v), s, r))
+                    if value is None:
+                        s.warn(-1, f"rule '{r.id}': the priority of '{a.action}' is not a number; using 0")
+                        value = 0.0
+                    if p is r.priority:
+                        rule_prio = value
+                p = value
+            out.append(_Candidate(a.action, self._params(a, s, v), r.id, p, a.group, r.reason, a.tags, (r.index, j)))
+        return out
+
+    def _arbitrate(self, cands: list[_Candidate], dropped) -> list[_Candidate]:
+        by_group: dict[str, list[_Candidate]] = {}
+        for c in cands:
+            if c.group in self.groups:
+                by_group.setdefault(c.group, []).append(c)
+        if not by_group:
+            return cands
+        losers = set()
+        for g, members in by_group.items():
+            # distinct action ids count once: the best proposal of each id competes
+            members.sort(key=lambda c: (-c.priority, c.order))
+            kept_ids: list[str] = []
+            for c in members:
+                if c.action in kept_ids:
+                    continue
+                if len(kept_ids) < self.groups[g]:
+                    kept_ids.append(c.action)
+                else:
+                    losers.add(id(c))
+                    if dropped is not None:
+                        dropped.append({"action": c.action, "rule": c.rule, "group": g,
+                                        "reason": f"group '{g}' keeps at most {self.groups[g]}: "
+                                                  f"lost to higher-priority {', '.join(kept_ids)}"})
+        return [c for c in cands if id(c) not in losers]
+
+    # -- explanation --------------------------------------------------------------------------------
+    def _site_msg(self, k: int, msg: str) -> str:
+        sites = self._unit.sites
+        return sites[k].describe(msg) if 0 <= k < len(sites) else msg
+
+    def _warnings(self, s: EvalState) -> list[str]:
+        return [self._site_msg(k, m) for k, m in s.warnings]
+
+    def _explanation(self, s, v, statuses, dropped, warnings) -> dict:
+        rules = []
+        for r in self.rules:
+            status, message = statuses.get(r.index, (SKIPPED, "not evaluated"))
+            entry = {"rule": r.id, "status": status, "condition": "", "values": {}, "message": message}
+            if r.plan.rule.description:
+                entry["description"] = r.plan.rule.description
+            if r.plan.rule.tags:
+                entry["tags"] = list(r.plan.rule.tags)
+            if status in (NOT_MATCHED, ERROR) and r.plan.when is not None:
+                cond, values = self._why_not(r, s, v)
+                entry["condition"], entry["values"] = cond, values
+            rules.append(entry)
+        return {"rules": rules, "dropped": dropped, "warnings": warnings}
+
+    def _why_not(self, r: _CompiledRule, s: EvalState, v: dict):
+        """The first sub-condition of `when` that was false or null, and the values it read."""
+        ex = self._explainers.get(r.index)
+        if ex is None:
+            ex = self._explainers[r.index] = _Explainer(r.plan.when, self, r.id)
+        return ex.explain(s, v)
+
+
+class _Explainer:
+    """Compiled lazily, on the first explained decision: each conjunct of a `when` and each field it reads."""
+
+    def __init__(self, checked: Checked, ruleset: Ruleset, rule_id: str):
+        node = checked.node
+        conjuncts = list(node.items) if isinstance(node, n.And) else [node]
+        unit = Unit(f"{ruleset.name}:explain:{rule_id}")
+        seg_index = {name: i for i, name in enumerate(ruleset.plan.segment_order)}
+        # segments are reached through the ruleset's own generated functions
+        gen = ExprGen(unit, checked, lambda name: f"_seg_{seg_index[name]}(_s, _v)")
+        self.parts = []
+        for k, c in enumerate(conjuncts):
+            unit.add_function(f"C{k}", gen.g(c))
+            reads = []
+            for sub in n.walk(c):
+                if isinstance(sub, (n.Name, n.Path)) and _is_field_path(sub, checked) and \
+                        not any(sub is x for x, _ in reads):
+                    text = checked.source.text[sub.span.start:sub.span.end]
+                    if text not in [t for _, t in reads]:
+                        reads.append((sub, text))
+            names = []
+            for m, (sub, text) in enumerate(reads):
+                unit.add_function(f"V{k}_{m}", gen.g(sub))
+                names.append(text)
+            self.parts.append((checked.source.text[c.span.start:c.span.end], names))
+        ns = unit.link({f"_seg_{i}": ruleset._ns[f"S{i}"] for i in seg_index.values()})
+        self.fns = [(ns[f"C{k}"], [(t, ns[f"V{k}_{m}"]) for m, t in enumerate(names)])
+                    for k, (_, names) in enumerate(self.parts)]
+
+    def explain(self, s: EvalState, v: dict):
+        for (text, _), (fn, reads) in zip(self.parts, self.fns):
+            probe = EvalState(s.clock)
+            probe.cache = s.cache
+            try:
+                result = fn(probe, v)
+            except Exception:
+                result = None
+            if result is not True:
+                values = {}
+                for name, vf in reads:
+                    try:
+                        values[name] = rt.to_json(vf(probe, v))
+                    except Exception:
+                        values[name] = None
+                return " ".join(text.split()), values
+        return "", {}
+
+
+def _is_field_path(node, checked: Checked) -> bool:
+    while isinstance(node, n.Path):
+        node = node.base
+    if isinstance(node, n.Name):
+        ref = checked.refs.get(id(node))
+        return ref is not None and ref.kind in ("input", "segment")
+    return False
+
+
+def _clock(as_of) -> dt.datetime:
+    if as_of is None:
+        return dt.datetime.now(dt.timezone.utc)
+    if isinstance(as_of, str):
+        as_of = rt.parse_datetime(as_of)
+    if isinstance(as_of, dt.date) and not isinstance(as_of, dt.datetime):
+        as_of = dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc)
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=dt.timezone.utc)
+    return as_of

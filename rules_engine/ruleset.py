@@ -1,0 +1,300 @@
+"""Compile a ruleset: load -> read -> check -> generate -> link, into a `Ruleset` ready to decide.
+
+    root = load_yaml(text, filename)           # YAML with positions
+    rdef, diags = read_ruleset(root, filename)  # shapes, keys, literal values
+    plan = check_ruleset(rdef)                  # expressions parsed and type-checked
+    program = generate(plan)                    # one generated Python module, linked once
+    return Ruleset(rdef, plan, program)
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import nodes as n
+from . import typesys as T
+from .checker import Checked, Env, check
+from .codegen import ExprGen, Unit
+from .diagnostics import CompileError, Diagnostic, ExprSource, Span, suggest
+from .loader import YScalar, load_yaml
+from .model import RuleDef, RulesetDef, ThenDef, read_ruleset
+from .parser import parse
+
+
+class RulesetError(CompileError):
+    """A ruleset does not compile; `.diagnostics` lists every problem with file, line, column, code."""
+
+
+# -- check ------------------------------------------------------------------------------------------
+
+@dataclass
+class ActionPlan:
+    """One action a rule (or the defaults) may propose, with everything resolved but the values."""
+    action: str
+    group: str
+    priority: "float | Checked | None"
+    tags: frozenset
+    static_params: dict
+    dynamic_params: "list[tuple[str, Checked]]"
+
+
+@dataclass
+class RulePlan:
+    rule: RuleDef
+    when: "Checked | None"
+    priority: "float | Checked"
+    actions: list[ActionPlan] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    rdef: RulesetDef
+    segment_order: list[str]
+    segments: dict[str, Checked]
+    rules: list[RulePlan]
+    defaults: list[ActionPlan]
+    diagnostics: list[Diagnostic]
+
+
+def _expr_source(node: YScalar, strip_eq: bool = False) -> ExprSource:
+    src = node.expr_source()
+    if strip_eq:
+        i = src.text.index("=")
+        offsets = src.offsets[i + 1:] if src.offsets is not None else tuple(range(i + 1, len(src.text) + 1))
+        src = ExprSource(src.text[i + 1:], src.file, tuple(offsets))
+    return src
+
+
+def _segment_refs(node: n.Node, names) -> set[str]:
+    return {x.name for x in n.walk(node) if isinstance(x, n.Name) and x.name in names}
+
+
+def check_ruleset(rdef: RulesetDef) -> Plan:
+    diags: list[Diagnostic] = []
+
+    def compile_expr(scalar: YScalar, env: Env, expect=None, what="expression", strip_eq=False) -> "Checked | None":
+        src = _expr_source(scalar, strip_eq)
+        try:
+            node = parse(src)
+        except CompileError as e:
+            diags.extend(e.diagnostics)
+            return None
+        c = check(node, src, env, expect, what)
+        diags.extend(c.diagnostics)
+        return c
+
+    # Segments: parse all, order by dependency, then check in that order so types flow.
+    parsed: dict[str, tuple[ExprSource, n.Node]] = {}
+    for name, scalar in rdef.segments.items():
+        src = _expr_source(scalar)
+        try:
+            parsed[name] = (src, parse(src))
+        except CompileError as e:
+            diags.extend(e.diagnostics)
+    deps = {k: _segment_refs(node, rdef.segments) for k, (_, node) in parsed.items()}
+    order, cyclic = _topo(deps)
+    for name in cyclic:
+        cycle = " -> ".join(_cycle_path(deps, name))
+        diags.append(rdef.segments[name].diagnostic("E-SEGMENT-CYCLE", f"segment '{name}' depends on itself: {cycle}"))
+    env = Env(rdef.schema, {})
+    segments: dict[str, Checked] = {}
+    for name in order:
+        src, node = parsed[name]
+        c = check(node, src, env, T.BOOLEAN, f"segment '{name}'")
+        diags.extend(c.diagnostics)
+        segments[name] = c
+        env.segments[name] = c.type if c.ok else T.BOOLEAN.as_nullable()
+    for name in cyclic:
+        env.segments[name] = T.BOOLEAN.as_nullable()
+
+    catalog = rdef.actions
+    known_groups = set(rdef.groups) | {a.group for a in (catalog or {}).values() if a.group}
+
+    def action_plan(t: ThenDef, rule_priority) -> "ActionPlan | None":
+        cat = None
+        if catalog is not None:
+            cat = catalog.get(t.action)
+            if cat is None and t.action:
+                best = suggest(t.action, catalog)
+                hint = f" (did you mean '{best}'?)" if best else ""
+                diags.append(t.node.diagnostic("E-UNKNOWN-ACTION", f"unknown action '{t.action}'{hint}: "
+                                                                   "it is not in the actions catalog"))
+        static = dict(cat.params) if cat else {}
+        dynamic = []
+        for key, value in t.params:
+            if isinstance(value, YScalar):
+                c = compile_expr(value, env, None, f"param '{key}'", strip_eq=True)
+                if c is not None:
+                    dynamic.append((key, c))
+                static.pop(key, None)
+            else:
+                static[key] = value
+        if isinstance(t.priority, YScalar):
+            prio = compile_expr(t.priority, env, T.NUMBER, "priority", strip_eq=True)
+        elif t.priority is not None:
+            prio = t.priority
+        elif rule_priority is not None:
+            prio = rule_priority
+        else:
+            prio = cat.priority if cat and cat.priority is not None else 0.0
+        group = t.group if t.group is not None else (cat.group if cat else "")
+        if t.group and t.group not in known_groups:
+            known_groups.add(t.group)
+        return ActionPlan(t.action, group, prio, frozenset(cat.tags if cat else ()), static, dynamic)
+
+    rules: list[RulePlan] = []
+    for rule in rdef.rules:
+        when = compile_expr(rule.when, env, T.BOOLEAN, f"the 'when' of rule '{rule.id}'") if rule.when else None
+        if isinstance(rule.priority, YScalar):
+            prio = compile_expr(rule.priority, env, T.NUMBER, "priority", strip_eq=True)
+        else:
+            prio = rule.priority
+        plan = RulePlan(rule, when, prio if prio is not None else 0.0)
+        plan.actions = [a for a in (action_plan(t, prio) for t in rule.then) if a]
+        if prio is None and plan.actions and not isinstance(plan.actions[0].priority, Checked):
+            plan.priority = plan.actions[0].priority
+        for a in rule.suppress_actions:
+            if catalog is not None and a not in catalog:
+                best = suggest(a, catalog)
+                hint = f" (did you mean '{best}'?)" if best else ""
+                diags.append(rule.node.get("suppress").diagnostic(
+                    "E-UNKNOWN-ACTION", f"rule '{rule.id}' suppresses unknown action '{a}'{hint}"))
+        rules.append(plan)
+    defaults = [a for a in (action_plan(t, None) for t in rdef.defaults) if a]
+    for rule in rdef.rules:
+        for g in rule.suppress_groups:
+            if g not in known_groups:
+                diags.append(rule.node.get("suppress").diagnostic(
+                    "W-UNKNOWN-GROUP", f"rule '{rule.id}' suppresses group '{g}', which no action uses", "warning"))
+    return Plan(rdef, order, segments, rules, defaults, diags)
+
+
+def _topo(deps: dict[str, set[str]]) -> tuple[list[str], list[str]]:
+    """Dependency order, and the names that sit on or behind a cycle."""
+    order, state = [], {}
+    cyclic: list[str] = []
+    for start in deps:
+        if start in state:
+            continue
+        stack = [(start, iter(sorted(deps.get(start, ()))))]
+        state[start] = "open"
+        while stack:
+            name, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                state[name] = "done"
+                order.append(name)
+            elif nxt not in deps:
+                continue
+            elif state.get(nxt) == "open":
+                if nxt not in cyclic:
+                    cyclic.append(nxt)
+            elif nxt not in state:
+                state[nxt] = "open"
+                stack.append((nxt, iter(sorted(deps.get(nxt, ())))))
+    bad = set(cyclic)
+    changed = True
+    while changed:  # anything that depends on a cyclic segment cannot be ordered either
+        changed = False
+        for k, ds in deps.items():
+            if k not in bad and ds & bad:
+                bad.add(k)
+                changed = True
+    return [k for k in order if k not in bad], cyclic
+
+
+def _cycle_path(deps: dict[str, set[str]], start: str) -> list[str]:
+    path, seen = [start], {start}
+    cur = start
+    while True:
+        nxt = next((d for d in sorted(deps.get(cur, ())) if d == start or d not in seen and start in _reach(deps, d)), None)
+        if nxt is None or nxt == start:
+            return path + [start]
+        path.append(nxt)
+        seen.add(nxt)
+        cur = nxt
+
+
+def _reach(deps, a) -> set[str]:
+    out, stack = set(), [a]
+    while stack:
+        x = stack.pop()
+        for d in deps.get(x, ()):
+            if d not in out:
+                out.add(d)
+                stack.append(d)
+    return out
+
+
+# -- generate and link ---------------------------------------------------------------------------
+
+def generate(plan: Plan, name: str) -> "tuple[Unit, dict]":
+    """One module for the whole ruleset: a function per segment, condition, param and priority."""
+    unit = Unit(name)
+    seg_index = {s: i for i, s in enumerate(plan.segment_order)}
+
+    def seg_expr(s: str) -> str:
+        return f"S{seg_index[s]}(_s, _v)" if s in seg_index else "None"
+
+    def emit(fname: str, c: Checked, label: str, comment: str) -> None:
+        gen = ExprGen(unit, c, seg_expr)
+        first = len(unit.sites)
+        body = gen.generate(dynamic_root=False)
+        for k in range(first, len(unit.sites)):
+            unit.sites[k] = type(unit.sites[k])(unit.sites[k].source, unit.sites[k].span, label)
+        unit.add_function(fname, body, comment)
+
+    for s, i in seg_index.items():
+        c = plan.segments[s]
+        gen = ExprGen(unit, c, seg_expr)
+        first = len(unit.sites)
+        body = gen.generate(dynamic_root=False)
+        for k in range(first, len(unit.sites)):
+            unit.sites[k] = type(unit.sites[k])(unit.sites[k].source, unit.sites[k].span, f"segment:{s}")
+        # a segment is evaluated at most once per decision: its value is cached in the state
+        unit.add_source(f"# segment {ascii(s)}\ndef S{i}(_s, _v):\n    c = _s.cache\n    if {i} in c:\n"
+                        f"        return c[{i}]\n    r = c[{i}] = {body}\n    return r\n")
+    for i, rp in enumerate(plan.rules):
+        if rp.when is not None:
+            emit(f"W{i}", rp.when, rp.rule.id, f"rule {rp.rule.id}: when")
+        if isinstance(rp.priority, Checked):
+            emit(f"Q{i}", rp.priority, rp.rule.id, f"rule {rp.rule.id}: priority")
+        for j, ap in enumerate(rp.actions):
+            for k, (key, c) in enumerate(ap.dynamic_params):
+                emit(f"P{i}_{j}_{k}", c, rp.rule.id, f"rule {rp.rule.id}: {ap.action}.params.{key}")
+            if isinstance(ap.priority, Checked) and ap.priority is not rp.priority:
+                emit(f"Q{i}_{j}", ap.priority, rp.rule.id, f"rule {rp.rule.id}: {ap.action}.priority")
+    for j, ap in enumerate(plan.defaults):
+        for k, (key, c) in enumerate(ap.dynamic_params):
+            emit(f"D{j}_{k}", c, "defaults", f"defaults: {ap.action}.params.{key}")
+    return unit, unit.link()
+
+
+# -- entry points ---------------------------------------------------------------------------------
+
+def compile_ruleset_text(text: str, filename: str = "<ruleset>"):
+    """Compile ruleset YAML text; raises RulesetError listing every problem."""
+    from .decision import Ruleset
+    root = load_yaml(text, filename)
+    rdef, diags = read_ruleset(root, filename)
+    if rdef is None or any(d.is_error for d in diags):
+        raise RulesetError(diags or [Diagnostic(filename, 1, 1, "E-BAD-VALUE", "not a ruleset")])
+    plan = check_ruleset(rdef)
+    diags += plan.diagnostics
+    if any(d.is_error for d in diags):
+        raise RulesetError(diags)
+    unit, namespace = generate(plan, rdef.name)
+    return Ruleset(plan, unit, namespace, hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                   [d for d in diags if not d.is_error])
+
+
+def compile_ruleset(path) -> "Ruleset":
+    """Compile a ruleset file; raises RulesetError (or OSError when it cannot be read)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise RulesetError([Diagnostic(str(p), 1, 1, "E-YAML", f"file is not UTF-8 text: {e.reason}")]) from None
+    return compile_ruleset_text(text, filename=str(path))
