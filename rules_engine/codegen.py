@@ -105,11 +105,31 @@ def _set_entry(d, k, v):
     return v
 
 
+# Python forbids `:=` anywhere inside a comprehension's iterable (even inside a lambda there), and
+# generated code uses `:=` for temporaries and context literals. A loop whose source needs one is
+# generated with these helpers instead of a comprehension (the source is then a plain argument).
+def _each(src, fn):
+    return [fn(x) for x in _as_list(src)]
+
+
+def _each_flat(src, fn):
+    return [y for x in _as_list(src) for y in fn(x)]
+
+
+def _some_each(src, fn):
+    return any(fn(x) is True for x in _as_list(src))
+
+
+def _every_each(src, fn):
+    return all(fn(x) is True for x in _as_list(src))
+
+
 RUNTIME_NAMES = {
     "_rt": rt, "_op": _op, "_as_list": _as_list, "_item_or": _item_or, "_filter_dyn": _filter_dyn,
     "_and": _and, "_or": _or, "_some": _some, "_every": _every, "_set_entry": _set_entry,
+    "_each": _each, "_each_flat": _each_flat, "_some_each": _some_each, "_every_each": _every_each,
     "_add": rt.CTX.add, "_sub": rt.CTX.subtract, "_mul": rt.CTX.multiply, "_minus": rt.CTX.minus,
-    "Decimal": Decimal, "__builtins__": {"any": any, "all": all, "isinstance": isinstance, "list": list, "dict": dict},
+    "Decimal": Decimal, "__builtins__": {"any": any, "all": all, "isinstance": isinstance, "list": list, "dict": dict, "set": set},
 }
 
 
@@ -184,15 +204,39 @@ def _hashable(v) -> bool:
     return True
 
 
+class PathLocals:
+    """Input paths read by a generated function, bound once to locals in its prologue.
+
+    Only declared paths whose parents are non-null objects qualify: after validation every
+    declared key exists, so the subscripts in the prologue cannot fail.
+    """
+
+    def __init__(self):
+        self.names: dict[tuple[str, ...], str] = {}
+        self.lines: list[str] = []
+
+    def local(self, path: tuple[str, ...], expr: str) -> str:
+        name = self.names.get(path)
+        if name is None:
+            name = self.names[path] = f"F{len(self.names)}"
+            self.lines.append(f"    {name} = {expr}  # {'.'.join(path)}")
+        return name
+
+    def prologue(self) -> str:
+        return "\n".join(self.lines) + ("\n" if self.lines else "")
+
+
 class ExprGen:
     """Turns one checked expression into a Python expression (a string)."""
 
-    def __init__(self, unit: Unit, checked: Checked, segment_expr=None, root: str = "_v"):
+    def __init__(self, unit: Unit, checked: Checked, segment_expr=None, root: str = "_v",
+                 path_locals: "PathLocals | None" = None):
         self.unit = unit
         self.c = checked
         self.segment_expr = segment_expr
         self.root = root
         self.dynamic_root = True
+        self.path_locals = path_locals
 
     def generate(self, dynamic_root: bool) -> str:
         self.dynamic_root = dynamic_root
@@ -240,9 +284,29 @@ class ExprGen:
         raise AssertionError(ref.kind)
 
     def g_Name(self, node):
-        return self.ref(self.c.refs[id(node)])
+        ref = self.c.refs[id(node)]
+        if self.path_locals is not None and ref.kind == "input" and not self.dynamic_root:
+            return self.path_locals.local((ref.name,), self.ref(ref))
+        return self.ref(ref)
+
+    def input_path(self, node: n.Node) -> "tuple[str, ...] | None":
+        """The field names of `customer.tier`-like paths into the validated input, else None."""
+        if isinstance(node, n.Name):
+            ref = self.c.refs.get(id(node))
+            return (ref.name,) if ref is not None and ref.kind == "input" and not self.dynamic_root else None
+        if isinstance(node, n.Path):
+            base_t = self.t(node.base)
+            if base_t.kind == T.OBJECT_K and not base_t.nullable and base_t.fields is not None \
+                    and base_t.field(node.name) is not None:
+                base = self.input_path(node.base)
+                return base + (node.name,) if base is not None else None
+        return None
 
     def g_Path(self, node: n.Path):
+        if self.path_locals is not None:
+            path = self.input_path(node)
+            if path is not None:
+                return self.path_locals.local(path, f"{self.g(node.base)}[{node.name!r}]")
         base_t = self.t(node.base)
         base = self.g(node.base)
         if base_t.kind == T.OBJECT_K and base_t.fields is not None and base_t.field(node.name) is not None:
@@ -262,7 +326,7 @@ class ExprGen:
         cond = self.g(node.cond)
         test = cond if self.sure(cond_t, T.BOOLEAN_K) else f"({cond}) is True"
         if cond_t.kind in (T.BOOLEAN_K, T.NULL_K):
-            if base_t.kind == T.LIST_K and not base_t.nullable:
+            if base_t.kind == T.LIST_K and not base_t.nullable and ":=" not in base:
                 return f"[{local} for {local} in {base} if {test}]"
             tmp = self.unit.tmp()
             return f"(None if ({tmp} := {base}) is None else [{local} for {local} in _as_list({tmp}) if {test}])"
@@ -278,11 +342,31 @@ class ExprGen:
 
     def g_Call(self, node: n.Call):
         from .builtins import BUILTINS
+        fast = self.fast_call(node)
+        if fast is not None:
+            return fast
         fn = BUILTINS[node.name]
         args = [self.g(a) for a in node.args]
         if fn.needs_clock:
             args.insert(0, "_s.clock")
         return self.op(node, self.unit.const(fn.fn), *args) if args else f"_op(_s, {self.site(node)}, {self.unit.const(fn.fn)})"
+
+    def fast_call(self, node: n.Call) -> "str | None":
+        """Plain Python for calls whose argument types make FEEL's semantics Python's own."""
+        args = node.args
+        if node.name == "not" and len(args) == 1 and self.sure(self.t(args[0]), T.BOOLEAN_K):
+            return f"(not {self.g(args[0])})"
+        if node.name == "list contains" and len(args) == 2:
+            lst, x = self.t(args[0]), self.t(args[1])
+            elem = lst.elem if lst.kind == T.LIST_K else None
+            if elem is not None and not elem.nullable and elem.kind == x.kind and x.kind in _SIMPLE_EQ - {T.BOOLEAN_K} \
+                    and not x.nullable:
+                a, b = self.g(args[0]), self.g(args[1])
+                if not lst.nullable:
+                    return f"({b} in {a})"
+                tmp = self.unit.tmp()
+                return f"(None if ({tmp} := {a}) is None else {b} in {tmp})"
+        return None
 
     # -- operators ----------------------------------------------------------------------------
     def g_Negate(self, node):
@@ -349,6 +433,10 @@ class ExprGen:
         vt = self.t(node.value)
         x = self.g(node.value)
         tests = node.test.items if isinstance(node.test, n.Tests) else (node.test,)
+        if len(tests) > 1 and vt.kind in (T.STRING_K, T.NUMBER_K) and \
+                all(isinstance(t, (n.String, n.Number)) and self.t(t).kind == vt.kind for t in tests):
+            # x in ("gold", "platinum"): one hash lookup (Python equality is FEEL's for these kinds)
+            return self.test(node, x, vt, n.ListLit(node.test.span, tests))
         if len(tests) > 1:
             tmp = self.unit.tmp()
             first = self.test(node, f"({tmp} := {x})", vt, tests[0])
@@ -362,7 +450,7 @@ class ExprGen:
         tt = self.t(test)
         if isinstance(test, n.ListLit) and test.items and vt.kind in (T.STRING_K, T.NUMBER_K) \
                 and all(isinstance(i, (n.String, n.Number)) for i in test.items) \
-                and all(self.t(i).kind == vt.kind for i in test.items):
+                and all(isinstance(i, n.String) == (vt.kind == T.STRING_K) for i in test.items):
             values = frozenset(i.value for i in test.items)
             expr = f"({x} in {self.unit.const(values)})"
             if vt.nullable:
@@ -381,7 +469,12 @@ class ExprGen:
     def g_UnaryTest(self, node):  # only reachable after a checker error
         raise AssertionError("unary test outside 'in'")
 
-    g_Tests = g_UnaryTest
+    def g_Tests(self, node: n.Tests):
+        # outside `in`, the checker only lets through a single unary test: a range value `(< 10)`
+        (test,) = node.items
+        if not isinstance(test, n.UnaryTest):
+            raise AssertionError("list of tests outside 'in'")
+        return self.op(node, "_rt.unary_range", repr(test.op), self.g(test.operand))
 
     # -- constructors ---------------------------------------------------------------------------
     def g_ListLit(self, node):
@@ -404,7 +497,8 @@ class ExprGen:
         test = c if self.sure(self.t(node.cond), T.BOOLEAN_K) else f"({c}) is True"
         return f"({self.g(node.then)} if {test} else {self.g(node.else_)})"
 
-    def loops(self, iters) -> str:
+    def loops(self, iters) -> "list[tuple[str, str]]":
+        """(loop local, source expression) of each `name in source`."""
         out = []
         for it in iters:
             ref = self.c.refs[id(it)]
@@ -412,12 +506,35 @@ class ExprGen:
             src = self.g(it.source)
             if src_t.kind == T.RANGE_K:
                 src = f"_rt.range_items({src})"
-            out.append(f"for {ref.name} in _as_list({src})")
-        return " ".join(out)
+            out.append((ref.name, src))
+        return out
+
+    @staticmethod
+    def comprehension(loops) -> "str | None":
+        """The `for ... in ...` clauses, or None when a source uses `:=` (not allowed there)."""
+        if any(":=" in src for _, src in loops):
+            return None
+        return " ".join(f"for {var} in _as_list({src})" for var, src in loops)
 
     def g_For(self, node: n.For):
-        return f"[{self.g(node.body)} {self.loops(node.iterations)}]"
+        loops, body = self.loops(node.iterations), self.g(node.body)
+        clauses = self.comprehension(loops)
+        if clauses is not None:
+            return f"[{body} {clauses}]"
+        var, src = loops[-1]
+        expr = f"_each({src}, lambda {var}: {body})"
+        for var, src in reversed(loops[:-1]):
+            expr = f"_each_flat({src}, lambda {var}: {expr})"
+        return expr
 
     def g_Quantified(self, node: n.Quantified):
-        fn = "_some" if node.kind == "some" else "_every"
-        return f"{fn}(({self.g(node.cond)}) {self.loops(node.iterations)})"
+        loops, cond = self.loops(node.iterations), self.g(node.cond)
+        clauses = self.comprehension(loops)
+        if clauses is not None:
+            fn = "_some" if node.kind == "some" else "_every"
+            return f"{fn}(({cond}) {clauses})"
+        fn = "_some_each" if node.kind == "some" else "_every_each"
+        expr = cond
+        for var, src in reversed(loops):
+            expr = f"{fn}({src}, lambda {var}: {expr})"
+        return expr

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from operator import attrgetter
+from types import MappingProxyType
 from decimal import Decimal
 from typing import Any
 
@@ -35,7 +37,7 @@ class Action:
     fallback: bool = False
 
     def to_dict(self) -> dict:
-        return {"action": self.action, "params": self.params, "rule": self.rule, "priority": self.priority,
+        return {"action": self.action, "params": dict(self.params), "rule": self.rule, "priority": self.priority,
                 "group": self.group, "reason": self.reason, "fallback": self.fallback}
 
 
@@ -89,11 +91,23 @@ class _Candidate:
     reason: str
     tags: frozenset
     order: tuple  # (rule index, action index): file order for ties
+    rank: int = 0                     # position in the (priority, file order) ranking, static candidates only
+    result: "Action | None" = None    # the shared Action of a static candidate
+
+    def make_action(self) -> Action:
+        return Action(self.action, self.params, self.rule, self.priority, self.group, self.reason)
+
+
+_RANK = attrgetter("rank")
+
+
+def _ORDER(c: _Candidate):
+    return (-c.priority, c.order)
 
 
 class _CompiledRule:
     __slots__ = ("plan", "id", "index", "when", "enabled", "start", "until", "priority", "actions",
-                 "sup_actions", "sup_groups", "sup_tags", "reason", "proposes", "suppresses")
+                 "sup_actions", "sup_groups", "sup_tags", "reason", "proposes", "suppresses", "static")
 
     def __init__(self, i: int, rp: RulePlan, ns: dict):
         r = rp.rule
@@ -111,6 +125,7 @@ class _CompiledRule:
         self.reason = r.reason
         self.proposes = bool(self.actions)
         self.suppresses = r.suppresses
+        self.static = None  # set by Ruleset when every action of the rule is fully static
 
     def in_window(self, clock: dt.datetime) -> bool:
         return (self.start is None or clock >= self.start) and (self.until is None or clock < self.until)
@@ -164,6 +179,24 @@ class Ruleset:
             if not self._dynamic_priority else None
         self.defaults = [_CompiledAction(ap, ns, f"D{j}", "", 0.0) for j, ap in enumerate(plan.defaults)]
         self._explainers: dict[int, Any] = {}
+        self._fast_match = ns["MATCH"]
+        self._fast_sups = ns["SUPS"]
+        self._fast_first = ns.get("FIRST")
+        self._precompute_candidates()
+
+    def _precompute_candidates(self) -> None:
+        """Candidates of actions with literal params and priority are built once, ranked once."""
+        static = []
+        for r in self.rules:
+            if r.actions and not any(callable(a.priority) or a.dynamic for a in r.actions):
+                r.static = [_Candidate(a.action, MappingProxyType(dict(a.static)), r.id, a.priority, a.group,
+                                       r.reason, a.tags, (r.index, j)) for j, a in enumerate(r.actions)]
+                static.extend(r.static)
+        for rank, c in enumerate(sorted(static, key=_ORDER)):
+            c.rank = rank
+            c.result = c.make_action()
+        ids = [a.action for r in self.rules for a in r.actions]
+        self._unique_actions = len(ids) == len(set(ids))
 
     def __repr__(self) -> str:
         return f"<Ruleset {self.name} {self.version or ''} ({len(self.rules)} rules)>"
@@ -185,21 +218,26 @@ class Ruleset:
     # -- the six steps ------------------------------------------------------------------------------
     def _decide(self, v: dict, clock: dt.datetime, explain: bool) -> Decision:
         s = EvalState(clock)
+        matched = None
+        if not explain:
+            try:
+                matched = self._fast_matched(s, v)
+            except Exception:  # never expected; the per-rule path below isolates the failing rule
+                s = EvalState(clock)
+                matched = None
         statuses: "dict[int, tuple[str, str]] | None" = {} if explain else None
-        matched: list[_CompiledRule] = []
-        if self.mode == "first":
-            winner = self._first(s, v, clock, statuses)
-            sup_matched = [r for r in self._suppressors if r is not winner and self._eval(r, s, v, clock, statuses)]
-            matched = sorted(sup_matched + ([winner] if winner else []), key=lambda r: r.index)
-        else:
-            for r in self.rules:
-                if self._eval(r, s, v, clock, statuses):
-                    matched.append(r)
-        # 2. proposals
+        if matched is None:
+            matched = self._matched(s, v, clock, statuses)
+        # 2. proposals (precomputed for actions whose params and priority are literals)
         cands: list[_Candidate] = []
+        all_static = True
         for r in matched:
             if r.proposes:
-                cands.extend(self._propose(r, s, v))
+                if r.static is not None:
+                    cands.extend(r.static)
+                else:
+                    all_static = False
+                    cands.extend(self._propose(r, s, v))
         # 3. suppression beats proposals, whatever the priorities
         suppressed: list[Suppression] = []
         dropped: list[dict] = []
@@ -221,8 +259,15 @@ class Ruleset:
         if self.groups and cands:
             cands = self._arbitrate(cands, dropped if explain else None)
         # 6. one per action id, best first
-        cands.sort(key=lambda c: (-c.priority, c.order))
-        seen, actions = set(), []
+        if all_static:
+            cands.sort(key=_RANK)
+        else:
+            cands.sort(key=_ORDER)
+        if self._unique_actions and not explain:
+            actions = [c.result or c.make_action() for c in cands]
+            cands = ()
+        else:
+            seen, actions = set(), []
         for c in cands:
             if c.action in seen:
                 if explain:
@@ -230,7 +275,7 @@ class Ruleset:
                                     "reason": "the same action was proposed with a higher priority by another rule"})
                 continue
             seen.add(c.action)
-            actions.append(Action(c.action, c.params, c.rule, c.priority, c.group, c.reason))
+            actions.append(c.result or c.make_action())
         # 5. fallback
         if not actions and self.defaults:
             for a in self.defaults:
@@ -241,6 +286,29 @@ class Ruleset:
         if explain:
             d.explanation = self._explanation(s, v, statuses, dropped, warnings)
         return d
+
+    def _fast_matched(self, s: EvalState, v: dict) -> "list[_CompiledRule] | None":
+        """The matched rules through the fused, indexed functions (no per-rule bookkeeping)."""
+        if self.mode == "first":
+            if self._fast_first is None:
+                return None
+            w = self._fast_first(s, v)
+            idx = self._fast_sups(s, v) if self._suppressors else []
+            if w >= 0 and w not in idx:
+                idx.append(w)
+                idx.sort()
+        else:
+            idx = self._fast_match(s, v)
+        rules = self.rules
+        return [rules[i] for i in idx]
+
+    def _matched(self, s: EvalState, v: dict, clock, statuses) -> "list[_CompiledRule]":
+        """Rule by rule, each isolated: the path for explanations and the safety net."""
+        if self.mode == "first":
+            winner = self._first(s, v, clock, statuses)
+            sup_matched = [r for r in self._suppressors if r is not winner and self._eval(r, s, v, clock, statuses)]
+            return sorted(sup_matched + ([winner] if winner else []), key=lambda r: r.index)
+        return [r for r in self.rules if self._eval(r, s, v, clock, statuses)]
 
     def _eval(self, r: _CompiledRule, s: EvalState, v: dict, clock, statuses) -> bool:
         if not r.enabled:

@@ -15,7 +15,7 @@ from pathlib import Path
 from . import nodes as n
 from . import typesys as T
 from .checker import Checked, Env, check
-from .codegen import ExprGen, Unit
+from .codegen import ExprGen, PathLocals, Unit
 from .diagnostics import CompileError, Diagnostic, ExprSource, Span, suggest
 from .loader import YScalar, load_yaml
 from .model import RuleDef, RulesetDef, ThenDef, read_ruleset
@@ -269,7 +269,102 @@ def generate(plan: Plan, name: str) -> "tuple[Unit, dict]":
     for j, ap in enumerate(plan.defaults):
         for k, (key, c) in enumerate(ap.dynamic_params):
             emit(f"D{j}_{k}", c, "defaults", f"defaults: {ap.action}.params.{key}")
+    _generate_fused(unit, plan, seg_expr)
     return unit, unit.link()
+
+
+def _live(rp: RulePlan) -> bool:
+    return rp.rule.enabled and rp.when is not None
+
+
+def _window(unit: Unit, rp: RulePlan) -> str:
+    r = rp.rule
+    parts = []
+    if r.effective_from is not None:
+        parts.append(f"clock >= {unit.const(r.effective_from)}")
+    if r.effective_until is not None:
+        parts.append(f"clock < {unit.const(r.effective_until)}")
+    return " and ".join(parts)
+
+
+def _conditions(unit: Unit, rp: RulePlan, conjuncts, seg_expr, locals_: PathLocals) -> str:
+    """Python that is true exactly when every conjunct is true (the rule matches)."""
+    gen = ExprGen(unit, rp.when, seg_expr, path_locals=locals_)
+    gen.dynamic_root = False
+    first = len(unit.sites)
+    parts = []
+    for c in conjuncts:
+        code = gen.g(c)
+        parts.append(code if gen.sure(gen.t(c), T.BOOLEAN_K) else f"({code}) is True")
+    for k in range(first, len(unit.sites)):
+        unit.sites[k] = type(unit.sites[k])(unit.sites[k].source, unit.sites[k].span, rp.rule.id)
+    window = _window(unit, rp)
+    if window:
+        parts.insert(0, f"({window})")
+    return " and ".join(parts) if parts else "True"
+
+
+def _function(name: str, locals_: PathLocals, body: list[str], doc: str, params: str = "_s, _v") -> str:
+    return (f"def {name}({params}):\n    # {doc}\n" + locals_.prologue() + "    clock = _s.clock\n"
+            + "".join(body))
+
+
+def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
+    """MATCH (every live rule, indexed), SUPS (suppress-only rules) and FIRST (priority walk)."""
+    live = [(i, rp) for i, rp in enumerate(plan.rules) if _live(rp)]
+    _generate_match(unit, "MATCH", live, seg_expr)
+    _generate_match(unit, "SUPS", [(i, rp) for i, rp in live if rp.rule.suppresses], seg_expr)
+    proposers = [(i, rp) for i, rp in live if rp.actions and not isinstance(rp.priority, Checked)]
+    if len(proposers) == sum(1 for _, rp in live if rp.actions):
+        order = sorted(proposers, key=lambda x: (-float(x[1].priority), x[0]))
+        loc = PathLocals()
+        body = [f"    if {_conditions(unit, rp, [rp.when.node], seg_expr, loc)}:\n        return {i}  # {ascii(rp.rule.id)}\n"
+                for i, rp in order]
+        unit.add_source(_function("FIRST", loc, body + ["    return -1\n"],
+                                  "proposing rules by priority: the first that matches wins"))
+
+
+def _generate_match(unit: Unit, name: str, rules, seg_expr) -> None:
+    """A function returning the indices (file order) of the matching rules among `rules`.
+
+    Rules with an index key are grouped into bucket functions, one per key value; the function
+    looks the context's value up and runs only that bucket.
+    """
+    from .optimizer import plan_rule
+    unindexed, indexes = [], {}
+    for i, rp in rules:
+        ir = plan_rule(i, rp.when)
+        if ir.key is None:
+            unindexed.append((i, rp, ir.rest))
+            continue
+        idx = indexes.setdefault((ir.key.path, ir.key.contains), {})
+        for value in ir.key.values:
+            idx.setdefault(value, []).append((i, rp, ir.rest))
+    loc = PathLocals()
+    body = ["    m = []\n    ap = m.append\n"]
+    for i, rp, rest in unindexed:
+        body.append(f"    if {_conditions(unit, rp, rest, seg_expr, loc)}:\n        ap({i})  # {ascii(rp.rule.id)}\n")
+    for k, ((path, contains), buckets) in enumerate(indexes.items()):
+        table = []
+        for value, members in buckets.items():
+            bname = f"{name}_B{k}_{len(table)}"
+            bloc = PathLocals()
+            bbody = [f"    if {_conditions(unit, rp, rest, seg_expr, bloc)}:\n        ap({i})  # {ascii(rp.rule.id)}\n"
+                     for i, rp, rest in members]
+            unit.add_source(_function(bname, bloc, bbody, f"{'.'.join(path)} {'contains' if contains else '='} "
+                                                          f"{ascii(str(value))}", "_s, _v, ap"))
+            table.append(f"{unit.const(value)}: {bname}")
+        unit.add_source(f"{name}_IDX{k} = {{{', '.join(table)}}}\n")
+        field = loc.local(path, "_v" + "".join(f"[{p!r}]" for p in path))
+        if contains:
+            body.append(f"    for e in set({field}):\n        b = {name}_IDX{k}.get(e)\n"
+                        f"        if b is not None:\n            b(_s, _v, ap)\n")
+        else:
+            body.append(f"    b = {name}_IDX{k}.get({field})\n    if b is not None:\n        b(_s, _v, ap)\n")
+    if indexes:
+        body.append("    m.sort()\n")
+    body.append("    return m\n")
+    unit.add_source(_function(name, loc, body, "the rules that match, in file order"))
 
 
 # -- entry points ---------------------------------------------------------------------------------
@@ -277,10 +372,14 @@ def generate(plan: Plan, name: str) -> "tuple[Unit, dict]":
 def compile_ruleset_text(text: str, filename: str = "<ruleset>"):
     """Compile ruleset YAML text; raises RulesetError listing every problem."""
     from .decision import Ruleset
-    root = load_yaml(text, filename)
+    try:
+        root = load_yaml(text, filename)
+    except CompileError as e:
+        raise RulesetError(e.diagnostics) from None
     rdef, diags = read_ruleset(root, filename)
-    if rdef is None or any(d.is_error for d in diags):
+    if rdef is None:
         raise RulesetError(diags or [Diagnostic(filename, 1, 1, "E-BAD-VALUE", "not a ruleset")])
+    # expressions are checked even when the file has shape errors: all problems are reported together
     plan = check_ruleset(rdef)
     diags += plan.diagnostics
     if any(d.is_error for d in diags):

@@ -155,102 +155,15 @@ Converter = Callable[[Any, str], Any]
 
 
 def converter(t: Type) -> Converter:
-    """A function (value, path) -> run-time value for type `t`, raising ContextError."""
-    inner = _converter(t)
-    if t.nullable:
-        def conv(v, path, _inner=inner):
-            return None if v is None else _inner(v, path)
-        return conv
-    expected = T.describe(t)
+    """A function (value, path) -> run-time value for type `t`, raising ContextError.
 
-    def conv_required(v, path, _inner=inner):
-        if v is None:
-            raise ContextError(path, expected, "null")
-        return _inner(v, path)
-    return conv_required
-
-
-def _converter(t: Type) -> Converter:
-    expected = T.describe(t.as_nullable(False))
-    k = t.kind
-    if k == T.ANY_K:
-        return lambda v, path: to_feel(v)
-    if k == T.STRING_K:
-        if t.values is not None:
-            allowed = frozenset(t.values)
-
-            def enum(v, path):
-                if v.__class__ is str and v in allowed:
-                    return v
-                raise ContextError(path, expected, _kind(v))
-            return enum
-
-        def string(v, path):
-            if v.__class__ is str:
-                return v
-            raise ContextError(path, expected, _kind(v))
-        return string
-    if k == T.NUMBER_K:
-        def number(v, path):
-            c = v.__class__
-            if c is int:
-                return Decimal(v)
-            if c is float:
-                if v != v or v in (float("inf"), float("-inf")):
-                    raise ContextError(path, "a finite number", _kind(v))
-                return Decimal(repr(v))
-            if c is Decimal:
-                return v
-            if c is str:
-                try:
-                    d = Decimal(v.strip())
-                except InvalidOperation:
-                    raise ContextError(path, expected, _kind(v)) from None
-                if d.is_finite():
-                    return d
-            raise ContextError(path, expected, _kind(v))
-        return number
-    if k == T.BOOLEAN_K:
-        def boolean(v, path):
-            if v is True or v is False:
-                return v
-            raise ContextError(path, expected, _kind(v))
-        return boolean
-    if k in (T.DATE_K, T.DATETIME_K, T.TIME_K) or t.is_duration:
-        return _temporal(t, expected)
-    if k == T.LIST_K:
-        elem = converter(t.elem or T.ANY)
-
-        def lst(v, path):
-            if v.__class__ is not list:
-                if isinstance(v, (list, tuple)):
-                    v = list(v)
-                else:
-                    raise ContextError(path, expected, _kind(v))
-            return [elem(x, f"{path}[{i}]") for i, x in enumerate(v)]
-        return lst
-    if k == T.OBJECT_K:
-        if t.fields is None:
-            return lambda v, path: to_feel(v) if isinstance(v, dict) else _raise(path, expected, v)
-        fields = tuple((name, converter(ft), f".{name}") for name, ft in t.fields)
-
-        def obj(v, path):
-            if v.__class__ is not dict:
-                if not isinstance(v, dict):
-                    raise ContextError(path, "an object" if path else "a JSON object", _kind(v))
-            get = v.get
-            if path:
-                return {name: conv(get(name), path + suffix) for name, conv, suffix in fields}
-            return {name: conv(get(name), name) for name, conv, _ in fields}
-        return obj
-    raise AssertionError(k)
-
-
-def _raise(path, expected, v):
-    raise ContextError(path, expected, _kind(v))
+    The checks are compiled to Python once per schema (see validator.py)."""
+    from .validator import compile_validator
+    return compile_validator(t)
 
 
 def _temporal(t: Type, expected: str) -> Converter:
+    from .validator import _Bad
     k = t.kind
     pytype = {T.DATE_K: dt.date, T.DATETIME_K: dt.datetime, T.TIME_K: dt.time}.get(k)
 
@@ -268,14 +181,14 @@ def _temporal(t: Type, expected: str) -> Converter:
                 value = {T.DATE_K: rt.parse_date, T.DATETIME_K: rt.parse_datetime, T.TIME_K: rt.parse_time}.get(
                     k, rt.parse_duration)(v)
             except rt.FeelError:
-                raise ContextError(path, f"{expected} ({_EXAMPLES[k]})", _kind(v)) from None
+                raise _Bad(path, f"{expected} ({_EXAMPLES[k]})", v) from None
         else:
-            raise ContextError(path, f"{expected} ({_EXAMPLES[k]})", _kind(v))
+            raise _Bad(path, f"{expected} ({_EXAMPLES[k]})", v)
         if k == T.DATETIME_K and value.tzinfo is None:
-            raise ContextError(path, "datetime with a UTC offset (e.g. 2026-11-22T10:00:00Z)", _kind(v))
+            raise _Bad(path, "datetime with a UTC offset (e.g. 2026-11-22T10:00:00Z)", v)
         if k == T.DT_DURATION_K and not isinstance(value, dt.timedelta) or \
                 k == T.YM_DURATION_K and not isinstance(value, rt.YearsMonths):
-            raise ContextError(path, expected, _kind(v))
+            raise _Bad(path, expected, v)
         return value
     return parse
 
