@@ -158,6 +158,10 @@ def cmd_eval(args) -> int:
     except OSError as e:
         print(f"rules eval: cannot read context {args.context}: {e.strerror or e}", file=sys.stderr)
         return 2
+    except UnicodeDecodeError as e:  # binary or non-UTF-8 input: unreadable, not a crash
+        print(f"rules eval: cannot read context {args.context}: not UTF-8 text ({e.reason} at byte {e.start})",
+              file=sys.stderr)
+        return 2
     try:
         context = json.loads(raw)
     except json.JSONDecodeError:

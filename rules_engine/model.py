@@ -254,6 +254,7 @@ def _read_schema(r: _Reader, node: "YNode | None") -> T.Type:
                 fields.append((name, parse_type(v.to_python() if v is not None else None)))
             except SchemaError as e:
                 r.err(v if v is not None else k, "E-BAD-TYPE", f"{prefix}{name}: {e}")
+                fields.append((name, T.ANY))  # still a known field: no cascade of 'unknown field' errors
         return T.object_of(fields)
     return read(m, "")
 
@@ -276,8 +277,8 @@ def _read_action(r: _Reader, key: YScalar, node: YNode) -> ActionDef:
 
 
 def _read_then(r: _Reader, node: YNode) -> "ThenDef | None":
-    if isinstance(node, YScalar) and isinstance(node.value, str):
-        return ThenDef(node.text, node, [])
+    if isinstance(node, YScalar) and isinstance(node.value, str):  # the short form: `then: winback_20`
+        return ThenDef(r.string(node, "action id", ID_RE) or "", node, [])
     m = r.mapping(node, "an action in 'then'")
     if m is None:
         return None

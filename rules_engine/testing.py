@@ -179,7 +179,7 @@ def compare(expect: dict, d: Decision) -> list[str]:
                 detail.append(f"unexpected {', '.join(extra)}")
             if not missing and not extra:
                 detail.append("same actions, different order")
-            problems.append(f"actions: expected {_show(want)}\n           got      {_show(ids)}  ({'; '.join(detail)})")
+            problems.append(f"actions: expected {_show(want)}\n         got      {_show(ids)}  ({'; '.join(detail)})")
     for a in expect.get("includes") or []:
         if a not in ids:
             problems.append(f"includes: expected action {a} among {_show(ids)}")
