@@ -27,6 +27,11 @@ PROPERTIES = {
 PROPERTIES[T.DURATION_K] = {k: v.as_nullable() for k, v in {**PROPERTIES[T.DT_DURATION_K], **PROPERTIES[T.YM_DURATION_K]}.items()}
 
 
+def _open_item(t: Type) -> bool:
+    """A filter item whose fields are not known statically (any value, or contexts of varying shape)."""
+    return t.is_any or (t.kind == T.OBJECT_K and t.fields is None)
+
+
 @dataclass(frozen=True)
 class Ref:
     """What a name in the expression refers to.
@@ -169,7 +174,7 @@ class _Checker:
         if self.env.schema is None:
             # Inside a filter over dynamically typed items, a bare name may be a field of `item`.
             for frame in reversed(scope):
-                if "item" in frame and frame["item"].type.is_any:
+                if "item" in frame and _open_item(frame["item"].type):
                     return Ref("item_or_input", frame["item"].name, T.ANY, key=name)
             return Ref("input", name, T.ANY)
         t = self.env.schema.field(name)
@@ -221,7 +226,8 @@ class _Checker:
                 if best:
                     prefix = path.rsplit(".", 1)[0] + "." if "." in path else ""
                     hint = f" (did you mean '{prefix}{best}'?)"
-                self.error(node.span, "E-UNKNOWN-FIELD", f"unknown field '{path}'{hint}")
+                # against a schema an error; without one (a context literal) FEEL gives null: a warning
+                self.type_error(node.span, f"unknown field '{path}'{hint}", "E-UNKNOWN-FIELD")
                 return T.ANY
             return ft.as_nullable(ft.nullable or base.nullable)
         if base.kind == T.RANGE_K:
@@ -394,6 +400,14 @@ class _Checker:
         return T.ANY
 
     def v_Tests(self, node: n.Tests, scope):
+        if len(node.items) == 1 and isinstance(node.items[0], n.UnaryTest) and node.items[0].op != "!=":
+            # `(< 10)` outside `in` is a range value (FEEL 1.5: `(< 10).end` is 10)
+            test = node.items[0]
+            ot = self.visit(test.operand, scope)
+            self.types[id(test)] = T.range_of(ot)
+            if not (ot.is_any or ot.kind in _ORDERED or ot.kind == T.NULL_K):
+                self.type_error(test.span, f"'{test.op}' needs an ordered value, but this is {T.describe(ot)}")
+            return T.range_of(ot)
         self.error(node.span, "E-SYNTAX", "a list of tests in parentheses is only allowed after 'in' "
                                           "(use [...] for a list)")
         for item in node.items:
