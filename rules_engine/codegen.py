@@ -9,6 +9,7 @@ run-time error into null plus a warning at the source position.
 from __future__ import annotations
 
 import datetime as dt
+from time import time as _time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -27,13 +28,24 @@ _CTX_ARITH = {"+": "_add", "-": "_sub", "*": "_mul"}
 
 
 class EvalState:
-    """Per-evaluation state handed to generated code: the clock, warnings, segment cache."""
-    __slots__ = ("clock", "warnings", "cache")
+    """Per-evaluation state handed to generated code: the clock, warnings, segment cache.
+
+    Without an explicit clock, the wall-clock time is taken as a timestamp and turned into a
+    datetime only if a rule reads it (or the decision's `as_of` is asked for).
+    """
+    __slots__ = ("_clock", "ts", "warnings", "cache")
 
     def __init__(self, clock: "dt.datetime | None" = None):
-        self.clock = clock
+        self._clock = clock
+        self.ts = _time() if clock is None else None
         self.warnings: list[tuple[int, str]] = []
         self.cache: dict = {}
+
+    @property
+    def clock(self) -> dt.datetime:
+        if self._clock is None:
+            self._clock = dt.datetime.fromtimestamp(self.ts, dt.timezone.utc)
+        return self._clock
 
     def warn(self, site: int, message: str) -> None:
         self.warnings.append((site, message))
@@ -129,7 +141,8 @@ RUNTIME_NAMES = {
     "_and": _and, "_or": _or, "_some": _some, "_every": _every, "_set_entry": _set_entry,
     "_each": _each, "_each_flat": _each_flat, "_some_each": _some_each, "_every_each": _every_each,
     "_add": rt.CTX.add, "_sub": rt.CTX.subtract, "_mul": rt.CTX.multiply, "_minus": rt.CTX.minus,
-    "Decimal": Decimal, "__builtins__": {"any": any, "all": all, "isinstance": isinstance, "list": list, "dict": dict, "set": set},
+    "Decimal": Decimal, "__builtins__": {"any": any, "all": all, "isinstance": isinstance, "list": list, "dict": dict, "set": set,
+                     "str": str, "tuple": tuple},
 }
 
 
@@ -257,6 +270,14 @@ class ExprGen:
         """A value of this type is certainly a non-null `kind` at run time."""
         return t.kind == kind and not t.nullable
 
+    def truth(self, node: n.Node, code: str) -> str:
+        """A Python condition that holds when `node` (generated as `code`) is FEEL true."""
+        if self.sure(self.t(node), T.BOOLEAN_K):
+            return code
+        if isinstance(node, (n.String, n.Number, n.Null)):
+            return "False"  # a literal that is not a boolean (`"x" is True` would be a SyntaxWarning)
+        return f"({code}) is True"
+
     def g(self, node: n.Node) -> str:
         return getattr(self, "g_" + type(node).__name__)(node)
 
@@ -324,7 +345,7 @@ class ExprGen:
             return self.op(node, "_rt.index", base, self.g(node.cond))
         local = self._item_local(node)
         cond = self.g(node.cond)
-        test = cond if self.sure(cond_t, T.BOOLEAN_K) else f"({cond}) is True"
+        test = self.truth(node.cond, cond)
         if cond_t.kind in (T.BOOLEAN_K, T.NULL_K):
             if base_t.kind == T.LIST_K and not base_t.nullable and ":=" not in base:
                 return f"[{local} for {local} in {base} if {test}]"
@@ -494,7 +515,7 @@ class ExprGen:
 
     def g_If(self, node: n.If):
         c = self.g(node.cond)
-        test = c if self.sure(self.t(node.cond), T.BOOLEAN_K) else f"({c}) is True"
+        test = self.truth(node.cond, c)
         return f"({self.g(node.then)} if {test} else {self.g(node.else_)})"
 
     def loops(self, iters) -> "list[tuple[str, str]]":

@@ -21,6 +21,7 @@ from .checker import Checked
 from .codegen import EvalState, ExprGen, Unit
 from .ruleset import ActionPlan, Plan, RulePlan
 from .schema import converter
+from .validator import _Bad
 
 MATCHED, NOT_MATCHED, DISABLED, OUT_OF_WINDOW, ERROR, SKIPPED = (
     "matched", "not_matched", "disabled", "out_of_window", "error", "skipped")
@@ -51,24 +52,39 @@ class Suppression:
         return {"action": self.action, "rule": self.rule, "reason": self.reason}
 
 
-@dataclass
 class Decision:
-    ruleset: str
-    version: str
-    ruleset_hash: str
-    as_of: dt.datetime
-    actions: list[Action]
-    matched_rules: list[str]
-    suppressed: list[Suppression]
-    explanation: "dict | None" = None
-    warnings: list[str] = field(default_factory=list)
-    _id: str = ""
+    """The outcome of one decision: actions to take, rules that matched, what was suppressed."""
+    __slots__ = ("ruleset", "version", "ruleset_hash", "_state", "actions", "matched_rules", "suppressed",
+                 "explanation", "warnings", "_id")
+
+    def __init__(self, ruleset: str, version: str, ruleset_hash: str, state: EvalState, actions: "list[Action]",
+                 matched_rules: "list[str]", suppressed: "list[Suppression]", explanation: "dict | None" = None,
+                 warnings: "list[str] | None" = None):
+        self.ruleset = ruleset
+        self.version = version
+        self.ruleset_hash = ruleset_hash
+        self._state = state
+        self.actions = actions
+        self.matched_rules = matched_rules
+        self.suppressed = suppressed
+        self.explanation = explanation
+        self.warnings = warnings if warnings is not None else []
+        self._id = ""
+
+    @property
+    def as_of(self) -> dt.datetime:
+        """The clock the decision used (the request's `as_of`, else the time it was made)."""
+        return self._state.clock
 
     @property
     def decision_id(self) -> str:
         if not self._id:
             self._id = uuid.uuid4().hex
         return self._id
+
+    def __repr__(self) -> str:
+        return (f"Decision(ruleset={self.ruleset!r}, actions={[a.action for a in self.actions]!r}, "
+                f"matched_rules={self.matched_rules!r})")
 
     def to_dict(self) -> dict:
         """JSON-ready, with the same fields as the gRPC DecideResponse."""
@@ -170,18 +186,19 @@ class Ruleset:
         self._unit = unit
         self._ns = ns
         self._convert = converter(rdef.schema)
+        self._validate = self._convert.raw
         self.rules = [_CompiledRule(i, rp, ns) for i, rp in enumerate(plan.rules)]
         self._proposers = [r for r in self.rules if r.proposes]
         self._suppressors = [r for r in self.rules if r.suppresses]
+        # in `first` mode only rules that do nothing but suppress are evaluated besides the walk
+        self._suppress_only = [r for r in self.rules if r.suppresses and not r.proposes]
         self._dynamic_priority = any(callable(r.priority) for r in self.rules)
         # `first` mode walks proposing rules by priority, ties by file order
         self._first_order = sorted(self._proposers, key=lambda r: (-r.priority, r.index)) \
             if not self._dynamic_priority else None
         self.defaults = [_CompiledAction(ap, ns, f"D{j}", "", 0.0) for j, ap in enumerate(plan.defaults)]
         self._explainers: dict[int, Any] = {}
-        self._fast_match = ns["MATCH"]
-        self._fast_sups = ns["SUPS"]
-        self._fast_first = ns.get("FIRST")
+        self._fused = ns.get("DECIDE")   # validate + match in one generated function
         self._precompute_candidates()
 
     def _precompute_candidates(self) -> None:
@@ -197,6 +214,16 @@ class Ruleset:
             c.result = c.make_action()
         ids = [a.action for r in self.rules for a in r.actions]
         self._unique_actions = len(ids) == len(set(ids))
+        # The common shape (no suppression, no groups, literal actions, one rule per action id) lets a
+        # decision be assembled from precomputed ranks: matched rules -> ranks -> sorted -> actions.
+        self._simple = (self._unique_actions and not self.groups and not self._suppressors
+                        and all(r.static is not None for r in self.rules if r.actions))
+        self._ids = [r.id for r in self.rules]
+        self._rule_ranks = [tuple(c.rank for c in r.static) if r.static else () for r in self.rules]
+        self._rank_action = [c.result for c in sorted(static, key=_RANK)]
+        self._one_action_each = all(len(r.actions) == 1 for r in self.rules if r.actions) and \
+            all(not r.suppresses or r.actions for r in self.rules)
+        self._rank1 = [r.static[0].rank if r.static else -1 for r in self.rules]
 
     def __repr__(self) -> str:
         return f"<Ruleset {self.name} {self.version or ''} ({len(self.rules)} rules)>"
@@ -208,26 +235,41 @@ class Ruleset:
 
     def decide(self, context: dict, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
         """Decide for one context. Raises ContextError when the context breaks the schema."""
-        return self._decide(self._convert(context, ""), _clock(as_of), explain)
+        s = EvalState(None if as_of is None else _clock(as_of))
+        if self._fused is not None and not explain:
+            try:
+                v, idx = self._fused(context, s)
+            except _Bad as b:
+                raise self._convert.error(b) from None
+            except Exception:  # never expected: the per-rule path below isolates a failing rule
+                s = EvalState(s.clock)
+            else:
+                if self._simple and (idx or not self.defaults):
+                    # map() over bound C methods: no Python frame per matched rule
+                    if self._one_action_each:
+                        ranks = list(map(self._rank1.__getitem__, idx))
+                    else:
+                        rule_ranks = self._rule_ranks
+                        ranks = [k for i in idx for k in rule_ranks[i]]
+                    ranks.sort()
+                    return Decision(self.name, self.version, self.hash, s,
+                                    list(map(self._rank_action.__getitem__, ranks)),
+                                    list(map(self._ids.__getitem__, idx)), [], None,
+                                    self._warnings(s) if s.warnings else None)
+                return self._decide(s, v, False, list(map(self.rules.__getitem__, idx)))
+        return self._decide(s, self.validate(context), explain)
 
     def decide_many(self, contexts, as_of: "dt.datetime | None" = None, explain: bool = False) -> list[Decision]:
         """One decision per context, in order; the same results as calling `decide` one by one."""
-        clock = _clock(as_of)
-        return [self._decide(self._convert(c, ""), clock, explain) for c in contexts]
+        clock = _clock(as_of) if as_of is not None else dt.datetime.now(dt.timezone.utc)
+        return [self.decide(c, clock, explain) for c in contexts]
 
     # -- the six steps ------------------------------------------------------------------------------
-    def _decide(self, v: dict, clock: dt.datetime, explain: bool) -> Decision:
-        s = EvalState(clock)
-        matched = None
-        if not explain:
-            try:
-                matched = self._fast_matched(s, v)
-            except Exception:  # never expected; the per-rule path below isolates the failing rule
-                s = EvalState(clock)
-                matched = None
+    def _decide(self, s: EvalState, v: dict, explain: bool, matched: "list[_CompiledRule] | None" = None) -> Decision:
+        """Steps 1-6; `matched` comes from the fused path, else rules are evaluated one by one."""
         statuses: "dict[int, tuple[str, str]] | None" = {} if explain else None
         if matched is None:
-            matched = self._matched(s, v, clock, statuses)
+            matched = self._matched(s, v, s.clock, statuses)
         # 2. proposals (precomputed for actions whose params and priority are literals)
         cands: list[_Candidate] = []
         all_static = True
@@ -281,32 +323,17 @@ class Ruleset:
             for a in self.defaults:
                 actions.append(Action(a.action, self._params(a, s, v), "", a.priority, a.group, "", True))
         warnings = self._warnings(s)
-        d = Decision(self.name, self.version, self.hash, clock, actions, [r.id for r in matched], suppressed,
+        d = Decision(self.name, self.version, self.hash, s, actions, [r.id for r in matched], suppressed,
                      warnings=warnings)
         if explain:
             d.explanation = self._explanation(s, v, statuses, dropped, warnings)
         return d
 
-    def _fast_matched(self, s: EvalState, v: dict) -> "list[_CompiledRule] | None":
-        """The matched rules through the fused, indexed functions (no per-rule bookkeeping)."""
-        if self.mode == "first":
-            if self._fast_first is None:
-                return None
-            w = self._fast_first(s, v)
-            idx = self._fast_sups(s, v) if self._suppressors else []
-            if w >= 0 and w not in idx:
-                idx.append(w)
-                idx.sort()
-        else:
-            idx = self._fast_match(s, v)
-        rules = self.rules
-        return [rules[i] for i in idx]
-
     def _matched(self, s: EvalState, v: dict, clock, statuses) -> "list[_CompiledRule]":
         """Rule by rule, each isolated: the path for explanations and the safety net."""
         if self.mode == "first":
             winner = self._first(s, v, clock, statuses)
-            sup_matched = [r for r in self._suppressors if r is not winner and self._eval(r, s, v, clock, statuses)]
+            sup_matched = [r for r in self._suppress_only if self._eval(r, s, v, clock, statuses)]
             return sorted(sup_matched + ([winner] if winner else []), key=lambda r: r.index)
         return [r for r in self.rules if self._eval(r, s, v, clock, statuses)]
 
@@ -465,8 +492,10 @@ class _Explainer:
         for k, c in enumerate(conjuncts):
             unit.add_function(f"C{k}", gen.g(c))
             reads = []
+            # `customer.tier` reads customer.tier, not the whole `customer` object it is a path of
+            bases = {id(x.base) for x in n.walk(c) if isinstance(x, n.Path)}
             for sub in n.walk(c):
-                if isinstance(sub, (n.Name, n.Path)) and _is_field_path(sub, checked) and \
+                if isinstance(sub, (n.Name, n.Path)) and id(sub) not in bases and _is_field_path(sub, checked) and \
                         not any(sub is x for x, _ in reads):
                     text = checked.source.text[sub.span.start:sub.span.end]
                     if text not in [t for _, t in reads]:
@@ -508,9 +537,10 @@ def _is_field_path(node, checked: Checked) -> bool:
     return False
 
 
-def _clock(as_of) -> dt.datetime:
+def _clock(as_of) -> "dt.datetime | None":
+    """The decision clock as an aware datetime; None means "now" (taken when the decision starts)."""
     if as_of is None:
-        return dt.datetime.now(dt.timezone.utc)
+        return None
     if isinstance(as_of, str):
         as_of = rt.parse_datetime(as_of)
     if isinstance(as_of, dt.date) and not isinstance(as_of, dt.datetime):

@@ -28,6 +28,7 @@ class IndexedRule:
     index: int
     key: "IndexKey | None"
     rest: list[n.Node] = field(default_factory=list)   # the other conjuncts
+    key_node: "n.Node | None" = None                   # the conjunct the key came from
 
 
 def _input_path(node: n.Node, c: Checked) -> "tuple[str, ...] | None":
@@ -126,4 +127,4 @@ def plan_rule(index: int, checked: Checked) -> IndexedRule:
     if best is None:
         return IndexedRule(index, None, conjuncts)
     k, key = best
-    return IndexedRule(index, key, conjuncts[:k] + conjuncts[k + 1:])
+    return IndexedRule(index, key, conjuncts[:k] + conjuncts[k + 1:], conjuncts[k])

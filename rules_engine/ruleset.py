@@ -270,7 +270,9 @@ def generate(plan: Plan, name: str) -> "tuple[Unit, dict]":
         for k, (key, c) in enumerate(ap.dynamic_params):
             emit(f"D{j}_{k}", c, "defaults", f"defaults: {ap.action}.params.{key}")
     _generate_fused(unit, plan, seg_expr)
-    return unit, unit.link()
+    from .schema import to_feel
+    from .validator import RUNTIME
+    return unit, unit.link(dict(RUNTIME, _to_feel=to_feel))
 
 
 def _live(rp: RulePlan) -> bool:
@@ -305,57 +307,100 @@ def _conditions(unit: Unit, rp: RulePlan, conjuncts, seg_expr, locals_: PathLoca
 
 
 def _function(name: str, locals_: PathLocals, body: list[str], doc: str, params: str = "_s, _v") -> str:
-    return (f"def {name}({params}):\n    # {doc}\n" + locals_.prologue() + "    clock = _s.clock\n"
-            + "".join(body))
+    code = "".join(body)
+    clock = "    clock = _s.clock\n" if "clock " in code else ""  # only rules with an effective window read it
+    return f"def {name}({params}):\n    # {doc}\n" + locals_.prologue() + clock + code
 
 
 def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
-    """MATCH (every live rule, indexed), SUPS (suppress-only rules) and FIRST (priority walk)."""
+    """DECIDE(context, state) -> (validated context, indices of the matched rules in file order).
+
+    One function validates the context and matches the rules, so every checked input value is
+    already in a local when the conditions read it. In `first` mode it walks the proposing rules
+    by priority (FIRST) after the suppress-only rules. Dynamic priorities in `first` mode leave
+    DECIDE out: the general path orders rules per decision.
+    """
+    from .validator import inline_validator
     live = [(i, rp) for i, rp in enumerate(plan.rules) if _live(rp)]
-    _generate_match(unit, "MATCH", live, seg_expr)
-    _generate_match(unit, "SUPS", [(i, rp) for i, rp in live if rp.rule.suppresses], seg_expr)
-    proposers = [(i, rp) for i, rp in live if rp.actions and not isinstance(rp.priority, Checked)]
-    if len(proposers) == sum(1 for _, rp in live if rp.actions):
+    g, lines = inline_validator(plan.rdef.schema, "_x", "X")
+    unit.add_source("".join(g.chunks))
+    unit.consts.update(g.consts)
+    loc = PathLocals()
+    loc.names.update(g.paths)
+    head = ["def DECIDE(_x, _s):\n    # check the context against the schema, then match the rules\n",
+            "\n".join(lines) + "\n", "    _v = _x\n"]
+    if plan.rdef.mode != "first":
+        body = _match_body(unit, "MATCH", live, seg_expr, loc)
+    else:
+        proposers = [(i, rp) for i, rp in live if rp.actions]
+        if any(isinstance(rp.priority, Checked) for _, rp in proposers):
+            return
         order = sorted(proposers, key=lambda x: (-float(x[1].priority), x[0]))
-        loc = PathLocals()
-        body = [f"    if {_conditions(unit, rp, [rp.when.node], seg_expr, loc)}:\n        return {i}  # {ascii(rp.rule.id)}\n"
-                for i, rp in order]
-        unit.add_source(_function("FIRST", loc, body + ["    return -1\n"],
+        floc = PathLocals()
+        fbody = [f"    if {_conditions(unit, rp, [rp.when.node], seg_expr, floc)}:\n        return {i}  # {ascii(rp.rule.id)}\n"
+                 for i, rp in order]
+        unit.add_source(_function("FIRST", floc, fbody + ["    return -1\n"],
                                   "proposing rules by priority: the first that matches wins"))
+        body = _match_body(unit, "SUPS", [(i, rp) for i, rp in live if not rp.actions], seg_expr, loc)
+        body.append("    w = FIRST(_s, _v)\n    if w >= 0:\n        ap(w)\n        m.sort()\n")
+    code = "".join(body) + "    return _v, m\n"
+    clock = "    clock = _s.clock\n" if "clock " in code else ""
+    unit.add_source("".join(head) + loc.prologue() + clock + code)
 
 
-def _generate_match(unit: Unit, name: str, rules, seg_expr) -> None:
-    """A function returning the indices (file order) of the matching rules among `rules`.
+MIN_INDEXED_RULES = 4    # fewer rules on a field than this: plain ifs are cheaper than a lookup
+MAX_INLINE_BUCKETS = 8   # up to this many values: an if/elif chain in place; more: a dict of functions
 
-    Rules with an index key are grouped into bucket functions, one per key value; the function
-    looks the context's value up and runs only that bucket.
+
+def _match_body(unit: Unit, name: str, rules, seg_expr, loc: PathLocals) -> list[str]:
+    """Statements that collect in `m` the indices (file order) of the matching rules among `rules`.
+
+    Rules with an index key are grouped by the value their key conjunct requires. With few values
+    the groups sit under an if/elif chain on the field; with many, a dict maps each value to a
+    bucket function, so a decision runs only the bucket its context selects.
     """
     from .optimizer import plan_rule
+    planned = [(i, rp, plan_rule(i, rp.when)) for i, rp in rules]
+    counts: dict = {}
+    for _, _, ir in planned:
+        if ir.key is not None:
+            k = (ir.key.path, ir.key.contains)
+            counts[k] = counts.get(k, 0) + 1
     unindexed, indexes = [], {}
-    for i, rp in rules:
-        ir = plan_rule(i, rp.when)
-        if ir.key is None:
-            unindexed.append((i, rp, ir.rest))
+    for i, rp, ir in planned:  # noqa: B007
+        if ir.key is None or counts[(ir.key.path, ir.key.contains)] < MIN_INDEXED_RULES:
+            unindexed.append((i, rp, ([ir.key_node] if ir.key_node is not None else []) + ir.rest))
             continue
         idx = indexes.setdefault((ir.key.path, ir.key.contains), {})
         for value in ir.key.values:
             idx.setdefault(value, []).append((i, rp, ir.rest))
-    loc = PathLocals()
+    def rule_lines(members, indent: str, loc_: PathLocals) -> list[str]:
+        return [f"{indent}if {_conditions(unit, rp, rest, seg_expr, loc_)}:\n{indent}    ap({i})  # {ascii(rp.rule.id)}\n"
+                for i, rp, rest in members]
+
     body = ["    m = []\n    ap = m.append\n"]
-    for i, rp, rest in unindexed:
-        body.append(f"    if {_conditions(unit, rp, rest, seg_expr, loc)}:\n        ap({i})  # {ascii(rp.rule.id)}\n")
+    body += rule_lines(unindexed, "    ", loc)
     for k, ((path, contains), buckets) in enumerate(indexes.items()):
+        field = loc.local(path, "_v" + "".join(f"[{p!r}]" for p in path))
+        label = ".".join(path)
+        if len(buckets) <= MAX_INLINE_BUCKETS:
+            for j, (value, members) in enumerate(buckets.items()):
+                const = unit.const(value)
+                if contains:
+                    body.append(f"    if {const} in {field}:  # {label} contains {ascii(str(value))}\n")
+                else:
+                    body.append(f"    {'if' if j == 0 else 'elif'} {field} == {const}:  # {label} = {ascii(str(value))}\n")
+                body += rule_lines(members, "        ", loc)
+            continue
         table = []
         for value, members in buckets.items():
             bname = f"{name}_B{k}_{len(table)}"
             bloc = PathLocals()
-            bbody = [f"    if {_conditions(unit, rp, rest, seg_expr, bloc)}:\n        ap({i})  # {ascii(rp.rule.id)}\n"
-                     for i, rp, rest in members]
-            unit.add_source(_function(bname, bloc, bbody, f"{'.'.join(path)} {'contains' if contains else '='} "
+            bbody = rule_lines(members, "    ", bloc)
+            unit.add_source(_function(bname, bloc, bbody, f"{label} {'contains' if contains else '='} "
                                                           f"{ascii(str(value))}", "_s, _v, ap"))
             table.append(f"{unit.const(value)}: {bname}")
         unit.add_source(f"{name}_IDX{k} = {{{', '.join(table)}}}\n")
-        field = loc.local(path, "_v" + "".join(f"[{p!r}]" for p in path))
         if contains:
             body.append(f"    for e in set({field}):\n        b = {name}_IDX{k}.get(e)\n"
                         f"        if b is not None:\n            b(_s, _v, ap)\n")
@@ -363,8 +408,7 @@ def _generate_match(unit: Unit, name: str, rules, seg_expr) -> None:
             body.append(f"    b = {name}_IDX{k}.get({field})\n    if b is not None:\n        b(_s, _v, ap)\n")
     if indexes:
         body.append("    m.sort()\n")
-    body.append("    return m\n")
-    unit.add_source(_function(name, loc, body, "the rules that match, in file order"))
+    return body
 
 
 # -- entry points ---------------------------------------------------------------------------------

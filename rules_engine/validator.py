@@ -47,21 +47,31 @@ def _num_other(v, part: str, expected: str) -> Decimal:
 
 
 class _Gen:
-    def __init__(self):
+    def __init__(self, prefix: str = ""):
+        self.prefix = prefix   # keeps names apart when the code joins a ruleset's generated module
         self.chunks: list[str] = []
         self.consts: dict[str, object] = {}
+        self.paths: dict[tuple[str, ...], str] = {}   # input path -> the local holding its checked value
         self.n = 0
 
     def const(self, value) -> str:
-        name = f"C{len(self.consts)}"
+        name = f"{self.prefix}C{len(self.consts)}"
         self.consts[name] = value
         return name
 
     def fresh(self, prefix: str) -> str:
         self.n += 1
-        return f"{prefix}{self.n}"
+        return f"{self.prefix}{prefix}{self.n}"
 
-    def check(self, t: Type, var: str, part: str, indent: str) -> list[str]:
+    def check(self, t: Type, var: str, part: str, indent: str, certain: bool = False) -> list[str]:
+        """Statements that check `var` against `t` and rebind it to its run-time value.
+
+        `certain`: `var` is always assigned (no nullable ancestor), so the locals of its fields can
+        stand for their input paths in generated rule code (recorded in `self.paths`)."""
+        lines = self._check(t, var, part, indent, certain)
+        return lines
+
+    def _check(self, t: Type, var: str, part: str, indent: str, certain: bool) -> list[str]:
         """Statements that check `var` against `t` and rebind it to its run-time value."""
         p = repr(part)
         exp = self.const(T.describe(t))
@@ -78,7 +88,11 @@ class _Gen:
         elif k == T.NUMBER_K:
             body = [f"{inner}c = {var}.__class__",
                     f"{inner}if c is int:", f"{inner}    {var} = _Decimal({var})",
-                    f"{inner}elif c is float:", f"{inner}    {var} = _num_float({var}, {p}, {exp})",
+                    f"{inner}elif c is float:",
+                    f"{inner}    if {var} - {var} == 0:  # finite",
+                    f"{inner}        {var} = _Decimal(_repr({var}))",
+                    f"{inner}    else:",
+                    f"{inner}        raise _Bad({p}, 'a finite number', {var})",
                     f"{inner}elif c is not _Decimal:", f"{inner}    {var} = _num_other({var}, {p}, {exp})"]
         elif k == T.BOOLEAN_K:
             body = [f"{inner}if {var} is not True and {var} is not False:", f"{inner}    raise _Bad({p}, {exp}, {var})"]
@@ -100,10 +114,20 @@ class _Gen:
                 body = [f"{inner}if not isinstance({var}, dict):", f"{inner}    raise _Bad({p}, {exp}, {var})",
                         f"{inner}{var} = _to_feel({var})"]
             else:
-                fn = self.function(t.as_nullable(False))
-                body = [f"{inner}try:", f"{inner}    {var} = {fn}({var})",
-                        f"{inner}except _Bad as b:", f"{inner}    b.parts.append({p})" if part else f"{inner}    pass",
-                        f"{inner}    raise"]
+                # nested objects are checked inline: no call, and the error names the dotted path
+                body = [f"{inner}if {var}.__class__ is not dict and not isinstance({var}, dict):",
+                        f"{inner}    raise _Bad({p}, 'an object', {var})"]
+                names = []
+                for fname, ft in t.fields:
+                    fv = self.fresh("f")
+                    path = f"{part}.{fname}" if part else fname
+                    body.append(f"{inner}{fv} = {var}.get({fname!r})")
+                    kid_certain = certain and not t.nullable
+                    body += self._check(ft, fv, path, inner, kid_certain)
+                    if kid_certain:
+                        self.paths[tuple(path.split("."))] = fv
+                    names.append(f"{fname!r}: {fv}")
+                body.append(f"{inner}{var} = {{" + ", ".join(names) + "}")
         else:  # temporal values and durations: parsed by the schema's converters
             conv = self.const(_temporal_converter(t.as_nullable(False)))
             body = [f"{inner}{var} = {conv}({var}, {p})"]
@@ -120,19 +144,8 @@ class _Gen:
         """A function validating one value of type `t` (objects and list elements)."""
         name = self.fresh("V")
         lines = [f"def {name}(x):"]
-        if t.kind == T.OBJECT_K and t.fields is not None:
-            lines += ["    if x.__class__ is not dict:", "        if not isinstance(x, dict):",
-                      f"            raise _Bad('', 'an object', x)", "    get = x.get"]
-            names = []
-            for i, (fname, ft) in enumerate(t.fields):
-                var = f"f{i}"
-                lines.append(f"    {var} = get({fname!r})")
-                lines += self.check(ft, var, fname, "    ")
-                names.append(f"{fname!r}: {var}")
-            lines.append("    return {" + ", ".join(names) + "}")
-        else:
-            lines += self.check(t, "x", "", "    ")
-            lines.append("    return x")
+        lines += self.check(t, "x", "", "    ")
+        lines.append("    return x")
         self.chunks.append("\n".join(lines) + "\n")
         return name
 
@@ -175,29 +188,44 @@ def _path(parts: list[str]) -> str:
     return out
 
 
+RUNTIME = {"_Bad": _Bad, "_Decimal": Decimal, "_repr": repr, "_num_other": _num_other,
+           "_at_index": _at_index, "_locate": _locate, "_is_str": _is_str}
+
+
+def inline_validator(t: Type, var: str, prefix: str) -> "tuple[_Gen, list[str]]":
+    """Statements validating `var` in place (for a generated function), and the generator holding
+    the element functions, constants and the path -> local map they need."""
+    from .schema import to_feel
+    g = _Gen(prefix)
+    lines = g.check(t, var, "", "    ", certain=True)
+    g.consts[f"{prefix}_to_feel"] = to_feel
+    return g, lines
+
+
 def compile_validator(t: Type):
     """A function (value, path="") -> run-time value, raising ContextError for a bad value."""
     from .schema import ContextError, _kind, to_feel
     g = _Gen()
     top = g.function(t)
-    ns = {"_Bad": _Bad, "_Decimal": Decimal, "_num_float": _num_float, "_num_other": _num_other,
-          "_to_feel": to_feel, "_at_index": _at_index, "_locate": _locate, "_is_str": _is_str,
-          "isinstance": isinstance, "list": list, "tuple": tuple, "dict": dict, "frozenset": frozenset}
+    ns = dict(RUNTIME, _to_feel=to_feel, isinstance=isinstance, list=list, tuple=tuple, dict=dict)
     ns.update(g.consts)
     exec(compile("\n".join(g.chunks), "<context validator>", "exec"), ns)
     fn = ns[top]
+
+    def error(b: _Bad, path: str = "") -> ContextError:
+        where = _path(b.parts)
+        if path:
+            where = f"{path}.{where}" if where else path
+        if not where and t.kind == T.OBJECT_K:
+            return ContextError("", "a JSON object (the context)", _kind(b.value))
+        return ContextError(where, b.expected, _kind(b.value))
 
     def validate(value, path: str = ""):
         try:
             return fn(value)
         except _Bad as b:
-            where = _path(b.parts)
-            if path:
-                where = f"{path}.{where}" if where else path
-            if not where and t.kind == T.OBJECT_K:
-                raise ContextError("", "a JSON object (the context)", _kind(b.value)) from None
-            raise ContextError(where, b.expected, _kind(b.value)) from None
-        except ContextError as e:  # from temporal converters, which know only their own field
-            raise e from None
+            raise error(b, path) from None
     validate.source = "\n".join(g.chunks)
+    validate.raw = fn          # raises _Bad: for callers that catch it themselves (the decide hot path)
+    validate.error = error
     return validate
