@@ -19,6 +19,8 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+	$(VENV)/bin/rules check rulesets/
+	$(VENV)/bin/rules test rulesets/ --min-coverage 100
 
 bench: $(STAMP)
 	$(PY) bench/run.py
