@@ -25,6 +25,7 @@ _PY_CMP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _RT_CMP = {"=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _RT_ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
 _CTX_ARITH = {"+": "_add", "-": "_sub", "*": "_mul"}
+_MAX_INLINE_LOGIC = 8   # longer `and` / `or` chains of possibly-null operands call _and_lazy / _or_lazy
 
 
 class EvalState:
@@ -33,13 +34,14 @@ class EvalState:
     Without an explicit clock, the wall-clock time is taken as a timestamp and turned into a
     datetime only if a rule reads it (or the decision's `as_of` is asked for).
     """
-    __slots__ = ("_clock", "ts", "warnings", "cache")
+    __slots__ = ("_clock", "ts", "warnings", "cache", "steps")
 
     def __init__(self, clock: "dt.datetime | None" = None):
         self._clock = clock
         self.ts = _time() if clock is None else None
         self.warnings: list[tuple[int, str]] = []
         self.cache: dict = {}
+        self.steps = MAX_LOOP_STEPS   # list items that loops and filters may still visit
 
     @property
     def clock(self) -> dt.datetime:
@@ -49,6 +51,15 @@ class EvalState:
 
     def warn(self, site: int, message: str) -> None:
         self.warnings.append((site, message))
+
+
+# Loops and filters visit at most this many list items in one evaluation (a decision): nested
+# filters or `for` over several ranges would otherwise cost size ** depth, a hang on hostile text.
+MAX_LOOP_STEPS = 500_000
+
+
+class EvaluationLimit(RuntimeError):
+    """Raised (never caught by `_op`) when an evaluation exceeds MAX_LOOP_STEPS."""
 
 
 _GUARDED = (rt.FeelError, ArithmeticError, TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError)
@@ -71,6 +82,17 @@ def _as_list(v):
     return v if isinstance(v, list) else [v]
 
 
+def _loop(s, v):
+    """The items a loop or filter visits (a single value is a one-item list), within the budget."""
+    if v is None:
+        return ()
+    items = v if isinstance(v, list) else [v]
+    s.steps -= len(items)
+    if s.steps < 0:
+        raise EvaluationLimit(f"evaluation stopped: loops and filters visited more than {MAX_LOOP_STEPS:,} items")
+    return items
+
+
 def _item_or(item, key, root):
     if isinstance(item, dict) and key in item:
         return item[key]
@@ -81,7 +103,7 @@ def _filter_dyn(s, site, base, fn):
     """`base[cond]` when the checker could not tell a filter from an index."""
     if base is None:
         return None
-    items = base if isinstance(base, list) else [base]
+    items = _loop(s, base)
     out = []
     for i, item in enumerate(items):
         r = fn(item)
@@ -90,6 +112,30 @@ def _filter_dyn(s, site, base, fn):
         if r is True:
             out.append(item)
     return out
+
+
+def _and_lazy(*thunks):
+    """Three-valued `and` over many operands, evaluated in order up to the first false."""
+    result = True
+    for thunk in thunks:
+        v = thunk()
+        if v is False:
+            return False
+        if v is not True:
+            result = None
+    return result
+
+
+def _or_lazy(*thunks):
+    """Three-valued `or` over many operands, evaluated in order up to the first true."""
+    result = False
+    for thunk in thunks:
+        v = thunk()
+        if v is True:
+            return True
+        if v is not False:
+            result = None
+    return result
 
 
 def _and(*vals):
@@ -120,29 +166,29 @@ def _set_entry(d, k, v):
 # Python forbids `:=` anywhere inside a comprehension's iterable (even inside a lambda there), and
 # generated code uses `:=` for temporaries and context literals. A loop whose source needs one is
 # generated with these helpers instead of a comprehension (the source is then a plain argument).
-def _each(src, fn):
-    return [fn(x) for x in _as_list(src)]
+def _each(s, src, fn):
+    return [fn(x) for x in _loop(s, src)]
 
 
-def _each_flat(src, fn):
-    return [y for x in _as_list(src) for y in fn(x)]
+def _each_flat(s, src, fn):
+    return [y for x in _loop(s, src) for y in fn(x)]
 
 
-def _some_each(src, fn):
-    return any(fn(x) is True for x in _as_list(src))
+def _some_each(s, src, fn):
+    return any(fn(x) is True for x in _loop(s, src))
 
 
-def _every_each(src, fn):
-    return all(fn(x) is True for x in _as_list(src))
+def _every_each(s, src, fn):
+    return all(fn(x) is True for x in _loop(s, src))
 
 
 RUNTIME_NAMES = {
     "_rt": rt, "_op": _op, "_as_list": _as_list, "_item_or": _item_or, "_filter_dyn": _filter_dyn,
     "_and": _and, "_or": _or, "_some": _some, "_every": _every, "_set_entry": _set_entry,
-    "_each": _each, "_each_flat": _each_flat, "_some_each": _some_each, "_every_each": _every_each,
+    "_loop": _loop, "_and_lazy": _and_lazy, "_or_lazy": _or_lazy, "_each": _each, "_each_flat": _each_flat, "_some_each": _some_each, "_every_each": _every_each,
     "_add": rt.CTX.add, "_sub": rt.CTX.subtract, "_mul": rt.CTX.multiply, "_minus": rt.CTX.minus,
     "Decimal": Decimal, "__builtins__": {"any": any, "all": all, "isinstance": isinstance, "list": list, "dict": dict, "set": set,
-                     "str": str, "tuple": tuple},
+                     "str": str, "tuple": tuple, "int": int, "float": float, "bool": bool, "repr": repr},
 }
 
 
@@ -348,9 +394,9 @@ class ExprGen:
         test = self.truth(node.cond, cond)
         if cond_t.kind in (T.BOOLEAN_K, T.NULL_K):
             if base_t.kind == T.LIST_K and not base_t.nullable and ":=" not in base:
-                return f"[{local} for {local} in {base} if {test}]"
+                return f"[{local} for {local} in _loop(_s, {base}) if {test}]"
             tmp = self.unit.tmp()
-            return f"(None if ({tmp} := {base}) is None else [{local} for {local} in _as_list({tmp}) if {test}])"
+            return f"(None if ({tmp} := {base}) is None else [{local} for {local} in _loop(_s, {tmp}) if {test}])"
         return f"_filter_dyn(_s, {self.site(node)}, {base}, lambda {local}: {cond})"
 
     def _item_local(self, node: n.Filter) -> str:
@@ -422,6 +468,8 @@ class ExprGen:
         parts = [self.g(x) for x in node.items]
         if all(self.sure(self.t(x), T.BOOLEAN_K) for x in node.items):
             return "(" + " and ".join(parts) + ")"
+        if len(parts) > _MAX_INLINE_LOGIC:  # nested conditionals would exceed Python's parenthesis limit
+            return "_and_lazy(" + ", ".join(f"lambda: {p}" for p in parts) + ")"
         # three-valued, short-circuit on the first false
         expr = parts[-1]
         acc = expr if self.sure(self.t(node.items[-1]), T.BOOLEAN_K) else f"_and({expr})"
@@ -435,6 +483,8 @@ class ExprGen:
         parts = [self.g(x) for x in node.items]
         if all(self.sure(self.t(x), T.BOOLEAN_K) for x in node.items):
             return "(" + " or ".join(parts) + ")"
+        if len(parts) > _MAX_INLINE_LOGIC:
+            return "_or_lazy(" + ", ".join(f"lambda: {p}" for p in parts) + ")"
         expr = parts[-1]
         acc = expr if self.sure(self.t(node.items[-1]), T.BOOLEAN_K) else f"_or({expr})"
         for part in reversed(parts[:-1]):
@@ -535,7 +585,7 @@ class ExprGen:
         """The `for ... in ...` clauses, or None when a source uses `:=` (not allowed there)."""
         if any(":=" in src for _, src in loops):
             return None
-        return " ".join(f"for {var} in _as_list({src})" for var, src in loops)
+        return " ".join(f"for {var} in _loop(_s, {src})" for var, src in loops)
 
     def g_For(self, node: n.For):
         loops, body = self.loops(node.iterations), self.g(node.body)
@@ -543,9 +593,9 @@ class ExprGen:
         if clauses is not None:
             return f"[{body} {clauses}]"
         var, src = loops[-1]
-        expr = f"_each({src}, lambda {var}: {body})"
+        expr = f"_each(_s, {src}, lambda {var}: {body})"
         for var, src in reversed(loops[:-1]):
-            expr = f"_each_flat({src}, lambda {var}: {expr})"
+            expr = f"_each_flat(_s, {src}, lambda {var}: {expr})"
         return expr
 
     def g_Quantified(self, node: n.Quantified):
@@ -557,5 +607,5 @@ class ExprGen:
         fn = "_some_each" if node.kind == "some" else "_every_each"
         expr = cond
         for var, src in reversed(loops):
-            expr = f"{fn}({src}, lambda {var}: {expr})"
+            expr = f"{fn}(_s, {src}, lambda {var}: {expr})"
         return expr
