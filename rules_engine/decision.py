@@ -245,6 +245,13 @@ class Ruleset:
                 s = EvalState(s.clock)
             else:
                 if self._simple and (idx or not self.defaults):
+                    warnings = self._warnings(s) if s.warnings else None
+                    if not idx:
+                        return Decision(self.name, self.version, self.hash, s, [], [], [], None, warnings)
+                    if len(idx) == 1 and self._one_action_each:  # always so in first mode
+                        i = idx[0]
+                        return Decision(self.name, self.version, self.hash, s, [self._rank_action[self._rank1[i]]],
+                                        [self._ids[i]], [], None, warnings)
                     # map() over bound C methods: no Python frame per matched rule
                     if self._one_action_each:
                         ranks = list(map(self._rank1.__getitem__, idx))
@@ -254,8 +261,7 @@ class Ruleset:
                     ranks.sort()
                     return Decision(self.name, self.version, self.hash, s,
                                     list(map(self._rank_action.__getitem__, ranks)),
-                                    list(map(self._ids.__getitem__, idx)), [], None,
-                                    self._warnings(s) if s.warnings else None)
+                                    list(map(self._ids.__getitem__, idx)), [], None, warnings)
                 return self._decide(s, v, False, list(map(self.rules.__getitem__, idx)))
         return self._decide(s, self.validate(context), explain)
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from . import typesys as T
 from .checker import Env, check
-from .codegen import EvalState, ExprGen, Unit
+from .codegen import EvalState, EvaluationLimit, ExprGen, Unit
 from .diagnostics import CompileError, ExprSource
 from .parser import parse
 from .schema import ContextError, converter, parse_type, to_feel
@@ -34,11 +35,24 @@ class Expression:
         state = EvalState(_clock(as_of))
         try:
             value = self._fn(state, ctx)
-        except (ArithmeticError, TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as e:
+        except (ArithmeticError, TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError,
+                EvaluationLimit) as e:
             state.warn(0, f"{type(e).__name__}: {e}")
             value = None
         sites = self._unit.sites
-        return value, [sites[k].describe(msg) if k < len(sites) else msg for k, msg in state.warnings]
+        return _numbers_as_decimal(value), [sites[k].describe(msg) if k < len(sites) else msg for k, msg in state.warnings]
+
+
+def _numbers_as_decimal(v):
+    """Validated inputs keep JSON integers as int; results give every number as Decimal."""
+    c = v.__class__
+    if c is int:
+        return Decimal(v)
+    if c is list:
+        return [_numbers_as_decimal(x) for x in v]
+    if c is dict:
+        return {k: _numbers_as_decimal(x) for k, x in v.items()}
+    return v
 
 
 def _clock(as_of: "dt.datetime | None") -> dt.datetime:
@@ -59,12 +73,19 @@ def compile_expression(text: str, schema: Any = None, name: str = "<expr>") -> E
     unit = Unit(name)
     unit.site(source, checked.node.span)
     unit.add_function("expr", ExprGen(unit, checked).generate(dynamic_root=schema_t is None), comment=text[:60].replace("\n", " "))
-    fn = unit.link()["expr"]
+    try:
+        fn = unit.link()["expr"]
+    except (SyntaxError, RecursionError, MemoryError):  # a backstop: the depth limit should prevent this
+        raise CompileError([source.diagnostic(checked.node.span, "E-TOO-DEEP",
+                                              "expression is too deeply nested to compile")]) from None
     if schema_t is None:
         def convert(v, path):
             if not isinstance(v, dict):
                 raise ContextError("", "a mapping of variable names to values", type(v).__name__)
-            return to_feel(v)
+            try:
+                return to_feel(v)
+            except RecursionError:  # absurdly nested input: an error naming the context, not a crash
+                raise ContextError("", "a context nested less than a few hundred levels deep", "deeper") from None
     else:
         convert = converter(schema_t)
     return Expression(text, checked.type, fn, unit, convert, [d for d in checked.diagnostics if not d.is_error])

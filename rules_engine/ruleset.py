@@ -336,13 +336,15 @@ def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
         if any(isinstance(rp.priority, Checked) for _, rp in proposers):
             return
         order = sorted(proposers, key=lambda x: (-float(x[1].priority), x[0]))
-        floc = PathLocals()
-        fbody = [f"    if {_conditions(unit, rp, [rp.when.node], seg_expr, floc)}:\n        return {i}  # {ascii(rp.rule.id)}\n"
-                 for i, rp in order]
-        unit.add_source(_function("FIRST", floc, fbody + ["    return -1\n"],
-                                  "proposing rules by priority: the first that matches wins"))
-        body = _match_body(unit, "SUPS", [(i, rp) for i, rp in live if not rp.actions], seg_expr, loc)
-        body.append("    w = FIRST(_s, _v)\n    if w >= 0:\n        ap(w)\n        m.sort()\n")
+        suppress_only = [(i, rp) for i, rp in live if not rp.actions]
+        body = _match_body(unit, "SUPS", suppress_only, seg_expr, loc)
+        if order:
+            # the priority walk: a flat run of ifs inside a one-pass loop, left at the first match
+            body.append("    for _ in (None,):\n")
+            body += [f"        if {_conditions(unit, rp, [rp.when.node], seg_expr, loc)}:\n"
+                     f"            ap({i})  # {ascii(rp.rule.id)}\n            break\n" for i, rp in order]
+        if suppress_only and order:
+            body.append("    m.sort()\n")  # the winner joins the suppress rules in file order
     code = "".join(body) + "    return _v, m\n"
     clock = "    clock = _s.clock\n" if "clock " in code else ""
     unit.add_source("".join(head) + loc.prologue() + clock + code)

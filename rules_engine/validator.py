@@ -47,8 +47,9 @@ def _num_other(v, part: str, expected: str) -> Decimal:
 
 
 class _Gen:
-    def __init__(self, prefix: str = ""):
+    def __init__(self, prefix: str = "", fast: bool = False):
         self.prefix = prefix   # keeps names apart when the code joins a ruleset's generated module
+        self.fast = fast
         self.chunks: list[str] = []
         self.consts: dict[str, object] = {}
         self.paths: dict[tuple[str, ...], str] = {}   # input path -> the local holding its checked value
@@ -86,14 +87,15 @@ class _Gen:
         elif k == T.STRING_K:
             body = [f"{inner}if {var}.__class__ is not str:", f"{inner}    raise _Bad({p}, {exp}, {var})"]
         elif k == T.NUMBER_K:
+            # JSON integers stay int (exact, and every operation accepts them); a float becomes the
+            # Decimal of its shortest repr, so 0.1 is 0.1 and not the binary value above it
             body = [f"{inner}c = {var}.__class__",
-                    f"{inner}if c is int:", f"{inner}    {var} = _Decimal({var})",
-                    f"{inner}elif c is float:",
+                    f"{inner}if c is float:",
                     f"{inner}    if {var} - {var} == 0:  # finite",
                     f"{inner}        {var} = _Decimal(_repr({var}))",
                     f"{inner}    else:",
                     f"{inner}        raise _Bad({p}, 'a finite number', {var})",
-                    f"{inner}elif c is not _Decimal:", f"{inner}    {var} = _num_other({var}, {p}, {exp})"]
+                    f"{inner}elif c is not int and c is not _Decimal:", f"{inner}    {var} = _num_other({var}, {p}, {exp})"]
         elif k == T.BOOLEAN_K:
             body = [f"{inner}if {var} is not True and {var} is not False:", f"{inner}    raise _Bad({p}, {exp}, {var})"]
         elif k == T.LIST_K:
@@ -114,14 +116,18 @@ class _Gen:
                 body = [f"{inner}if not isinstance({var}, dict):", f"{inner}    raise _Bad({p}, {exp}, {var})",
                         f"{inner}{var} = _to_feel({var})"]
             else:
-                # nested objects are checked inline: no call, and the error names the dotted path
-                body = [f"{inner}if {var}.__class__ is not dict and not isinstance({var}, dict):",
-                        f"{inner}    raise _Bad({p}, 'an object', {var})"]
+                # nested objects are checked inline: no call, and the error names the dotted path.
+                # The fast variant subscripts required fields and skips the mapping check: a missing
+                # key or a non-mapping raises KeyError/TypeError, and the caller re-runs the careful
+                # variant to say exactly what is wrong.
+                body = [] if self.fast else [f"{inner}if {var}.__class__ is not dict and not isinstance({var}, dict):",
+                                             f"{inner}    raise _Bad({p}, 'an object', {var})"]
                 names = []
                 for fname, ft in t.fields:
                     fv = self.fresh("f")
                     path = f"{part}.{fname}" if part else fname
-                    body.append(f"{inner}{fv} = {var}.get({fname!r})")
+                    access = f"{var}[{fname!r}]" if self.fast and not ft.nullable else f"{var}.get({fname!r})"
+                    body.append(f"{inner}{fv} = {access}")
                     kid_certain = certain and not t.nullable
                     body += self._check(ft, fv, path, inner, kid_certain)
                     if kid_certain:
@@ -194,11 +200,11 @@ RUNTIME = {"_Bad": _Bad, "_Decimal": Decimal, "_repr": repr, "_num_other": _num_
 
 def inline_validator(t: Type, var: str, prefix: str) -> "tuple[_Gen, list[str]]":
     """Statements validating `var` in place (for a generated function), and the generator holding
-    the element functions, constants and the path -> local map they need."""
-    from .schema import to_feel
-    g = _Gen(prefix)
+    the element functions, constants and the path -> local map they need. These statements may
+    raise KeyError or TypeError instead of _Bad for a missing field or a non-mapping: the caller
+    then validates again with `compile_validator`'s function for the precise message."""
+    g = _Gen(prefix, fast=True)
     lines = g.check(t, var, "", "    ", certain=True)
-    g.consts[f"{prefix}_to_feel"] = to_feel
     return g, lines
 
 
