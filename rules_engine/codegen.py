@@ -28,6 +28,9 @@ _CTX_ARITH = {"+": "_add", "-": "_sub", "*": "_mul"}
 _MAX_INLINE_LOGIC = 8   # longer `and` / `or` chains of possibly-null operands call _and_lazy / _or_lazy
 
 
+MAX_WARNINGS = 100
+
+
 class EvalState:
     """Per-evaluation state handed to generated code: the clock, warnings, segment cache.
 
@@ -50,7 +53,10 @@ class EvalState:
         return self._clock
 
     def warn(self, site: int, message: str) -> None:
-        self.warnings.append((site, message))
+        if len(self.warnings) < MAX_WARNINGS:  # a runaway loop must not pile up warnings without end
+            self.warnings.append((site, message))
+        elif len(self.warnings) == MAX_WARNINGS:
+            self.warnings.append((site, f"more than {MAX_WARNINGS} warnings; the rest are not recorded"))
 
 
 # Loops and filters visit at most this many list items in one evaluation (a decision): nested
@@ -62,17 +68,30 @@ class EvaluationLimit(RuntimeError):
     """Raised (never caught by `_op`) when an evaluation exceeds MAX_LOOP_STEPS."""
 
 
-_GUARDED = (rt.FeelError, ArithmeticError, TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError)
+_GUARDED = (rt.FeelError, ArithmeticError, TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
+            RecursionError, MemoryError)
+
+
+MAX_VALUE_SIZE = 1_000_000   # characters of a string, items of a list, built by one operation
 
 
 def _op(s: EvalState, site: int, fn, *args):
-    """Call a runtime function; a FEEL error becomes null and a warning."""
+    """Call a runtime function; a FEEL error becomes null and a warning.
+
+    Results are capped in size, so a short expression that doubles a string or list at every step
+    (`{a: "xx", b: a + a, c: b + b, ...}`) cannot exhaust memory."""
     try:
-        return fn(*args)
+        r = fn(*args)
     except rt.FeelError as e:
         s.warn(site, str(e))
     except _GUARDED as e:  # a Python error inside a runtime function is still a FEEL error, never a crash
         s.warn(site, f"{type(e).__name__}: {e}")
+    else:
+        if (r.__class__ is str or r.__class__ is list) and len(r) > MAX_VALUE_SIZE:
+            s.warn(site, f"result too large: {len(r):,} {'characters' if r.__class__ is str else 'items'} "
+                         f"(the limit is {MAX_VALUE_SIZE:,})")
+            return None
+        return r
     return None
 
 
@@ -447,8 +466,6 @@ class ExprGen:
         a, b = self.g(node.left), self.g(node.right)
         if node.op in _CTX_ARITH and self.sure(lt, T.NUMBER_K) and self.sure(rt_, T.NUMBER_K):
             return f"{_CTX_ARITH[node.op]}({a}, {b})"
-        if node.op == "+" and self.sure(lt, T.STRING_K) and self.sure(rt_, T.STRING_K):
-            return f"({a} + {b})"
         return self.op(node, f"_rt.{_RT_ARITH[node.op]}", a, b)
 
     def compare(self, node: n.Node, op: str, lt: T.Type, rt_: T.Type, a: str, b: str) -> str:
@@ -576,7 +593,7 @@ class ExprGen:
             src_t = self.c.types.get(id(it), T.ANY)
             src = self.g(it.source)
             if src_t.kind == T.RANGE_K:
-                src = f"_rt.range_items({src})"
+                src = self.op(it.source, "_rt.range_items", src)
             out.append((ref.name, src))
         return out
 

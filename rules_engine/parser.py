@@ -299,7 +299,8 @@ class _Builder:
             return n.ContextLit(span, tuple(c[0] or ()))
         if kind in _RANGES:
             si, ei = _RANGES[kind]
-            return n.RangeLit(span, c[0], c[1], si, ei)
+            start, end = [x for x in c if not isinstance(x, Token)]  # drop OPEN_START / OPEN_END
+            return n.RangeLit(span, start, end, si, ei)
         if kind == "if_expr":
             return n.If(span, c[0], c[1], c[2])
         if kind == "iteration":

@@ -137,7 +137,7 @@ class _TypeParser:
 
 def _kind(v: Any) -> str:
     if v is None:
-        return "null"
+        return "null or missing"
     if isinstance(v, bool):
         return "boolean"
     if isinstance(v, (int, float, Decimal)):

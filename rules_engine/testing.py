@@ -101,7 +101,10 @@ def _run_file(path: Path, rulesets: dict[str, Ruleset], report: TestReport) -> N
         report.errors.extend(bad)
         return
     rs = rulesets[name_node.to_python()]
-    default_as_of = root.get("as_of").to_python() if root.get("as_of") is not None else None
+    default_as_of, bad_clock = _clock_of(root.get("as_of"))
+    if bad_clock:
+        report.errors.append(bad_clock)
+        return
     for i, case in enumerate(cases.items):
         line = case.file.line_col(case.start)[0]
         if not isinstance(case, YMap):
@@ -116,7 +119,11 @@ def _run_file(path: Path, rulesets: dict[str, Ruleset], report: TestReport) -> N
             continue
         name = str(case.get("name").to_python()) if case.get("name") is not None else f"case {i + 1}"
         result = CaseResult(str(path), name, line)
-        as_of = case.get("as_of").to_python() if case.get("as_of") is not None else default_as_of
+        as_of, bad_clock = _clock_of(case.get("as_of"))
+        if bad_clock:
+            report.errors.append(bad_clock)
+            continue
+        as_of = as_of or default_as_of
         context = case.get("context").to_python() if case.get("context") is not None else {}
         expect = exp.to_python() if exp is not None else {}
         try:
@@ -134,6 +141,21 @@ def _run_file(path: Path, rulesets: dict[str, Ruleset], report: TestReport) -> N
             report.coverage[rs.name][rid] = report.coverage[rs.name].get(rid, 0) + 1
         result.problems += compare(expect, decision)
         report.cases.append(result)
+
+
+def _clock_of(node):
+    """A test clock: an ISO date-time with an offset, like every date-time in a context."""
+    if node is None:
+        return None, None
+    from .runtime import FeelError, parse_datetime
+    try:
+        value = parse_datetime(str(node.to_python()))
+    except FeelError:
+        value = None
+    if value is None or value.tzinfo is None:
+        return None, node.diagnostic("E-BAD-VALUE", "as_of must be a date-time with an offset, "
+                                                    "e.g. 2026-11-22T10:00:00Z")
+    return value, None
 
 
 def _unknown(m: YMap, allowed, where: str) -> list[Diagnostic]:

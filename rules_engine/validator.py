@@ -75,7 +75,7 @@ class _Gen:
     def _check(self, t: Type, var: str, part: str, indent: str, certain: bool) -> list[str]:
         """Statements that check `var` against `t` and rebind it to its run-time value."""
         p = repr(part)
-        exp = self.const(T.describe(t))
+        exp = self.const(T.describe(t.as_nullable(False)))
         lines: list[str] = []
         inner = indent + "    " if t.nullable else indent
         k = t.kind

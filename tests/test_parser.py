@@ -242,6 +242,24 @@ def test_reversed_bracket_does_not_break_lists_and_filters():
     assert shape(parse("[a..b[1]]")) == "[a..b[1]]"   # a filter on the end, closed by ]
 
 
+def test_empty_lists_nest():
+    assert shape(parse("[[]]")) == "[[]]"
+    assert shape(parse("[[], [1]]")) == "[[], [1]]"
+    assert shape(parse("f([])")) == "('f' [])"
+    assert shape(parse("[]1..2]]")) == "[(1..2]]"     # a `]`-opened range inside a list
+
+
+def test_keywords_are_not_names():
+    for src, col in [("and", 1), ("x and and y", 7), ("x in in", 6), ("then + 1", 1), ("for for in xs return 1", 5)]:
+        d = diag(src)
+        assert (d.code, d.col) == ("E-SYNTAX", col), d.render()
+        assert "unexpected '" in d.message
+    # ... except as a field after "."
+    assert shape(parse("order.return + x.in")) == "(+ order.return x.in)"
+    # and names that merely start with a keyword are names
+    assert shape(parse("android and iffy or nullable")) == "(or (and android iffy) nullable)"
+
+
 def test_lists_and_contexts():
     node = parse('[1, "a", [true], {k: 1, "with space": null}]')
     assert isinstance(node, n.ListLit) and len(node.items) == 4
