@@ -1,8 +1,9 @@
 """Parse expression text into `nodes` with the Lark LALR grammar in grammar/feel.lark.
 
-Lark builds its tree without recursion; converting that tree to our nodes is iterative too, so
-hostile input (very deep nesting) gets a diagnostic instead of a RecursionError. Later stages do
-recurse, which is why the depth limit is checked here.
+Lark's LALR parser calls our node constructors at each reduction (an inline transformer: no
+intermediate parse tree), without recursion; the depth check afterwards is iterative too, so hostile
+input (very deep nesting) gets a diagnostic instead of a RecursionError. Later stages do recurse,
+which is why the depth limit is checked here.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 
-from lark import Lark, Token, Tree
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
@@ -29,7 +30,7 @@ def grammar_text() -> str:
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return Lark(grammar_text(), parser="lalr", maybe_placeholders=True, transformer=_Build())
 
 
 def parse(src: "ExprSource | str") -> n.Node:
@@ -47,10 +48,11 @@ def parse(src: "ExprSource | str") -> n.Node:
         raise CompileError([src.diagnostic(Span(too_deep, too_deep + 1), "E-TOO-DEEP",
                                            f"expression is nested deeper than {MAX_DEPTH} levels")])
     try:
-        tree = _lark().parse(text)
+        node = _lark().parse(text)
     except UnexpectedInput as e:
         raise CompileError([_syntax_diagnostic(src, e)]) from None
-    return _Builder(src).build(tree)
+    _check_depth(src, node)
+    return node
 
 
 # Strings and comments match up to the end of the text even when unterminated, so that the scan is
@@ -197,118 +199,180 @@ def _unescape(body: str) -> str:
     return _ESCAPE.sub(repl, body)
 
 
-_SEQUENCES = {"exprs", "paren_items", "entries"}
 _RANGES = {"range_ii": (True, True), "range_ie": (True, False), "range_ei": (False, True), "range_ee": (False, False)}
 
 
-class _Builder:
-    def __init__(self, src: ExprSource):
-        self.src = src
+def _start(x) -> int:
+    if isinstance(x, Token):
+        return x.start_pos
+    if isinstance(x, list):
+        return _start(x[0])
+    if isinstance(x, tuple):  # a context entry: (key, value, key start)
+        return x[2]
+    return x.span.start
 
-    def build(self, tree) -> n.Node:
-        # Post-order over the Lark tree with an explicit stack; depth tracked per node.
-        done: dict[int, tuple[n.Node, int]] = {}
-        stack = [(tree, False)]
-        while stack:
-            t, visited = stack.pop()
-            if not isinstance(t, Tree):
-                continue
-            if not visited:
-                stack.append((t, True))
-                stack.extend((c, False) for c in t.children if isinstance(c, Tree))
-                continue
-            kids = [done.pop(id(c)) if isinstance(c, Tree) else c for c in t.children]
-            kind = t.data if isinstance(t.data, str) else t.data.value
-            if kind in _SEQUENCES:  # a list of items, not a node: no level of its own
-                depth = max((k[1] for k in kids if isinstance(k, tuple)), default=0)
-            elif kind in ("and_expr", "or_expr"):  # `a and b and c` becomes one flat node
-                depth = 1 + max((k[1] - 1 if isinstance(c, Tree) and c.data == kind else k[1]
-                                 for c, k in zip(t.children, kids) if isinstance(k, tuple)), default=0)
-            else:
-                depth = 1 + max((k[1] for k in kids if isinstance(k, tuple)), default=0)
-            node = self._node(t, [k[0] if isinstance(k, tuple) else k for k in kids])
-            if depth > MAX_DEPTH:
-                raise CompileError([self.src.diagnostic(node.span, "E-TOO-DEEP",
-                                                        f"expression is nested deeper than {MAX_DEPTH} levels")])
-            done[id(t)] = (node, depth)
-        return done[id(tree)][0]
 
-    def _span(self, t: Tree) -> Span:
-        m = t.meta
-        return Span(m.start_pos, m.end_pos) if not m.empty else Span(0, 0)
+def _end(x) -> int:
+    if isinstance(x, Token):
+        return x.end_pos
+    if isinstance(x, list):
+        return _end(x[-1])
+    if isinstance(x, tuple):
+        return x[1].span.end
+    return x.span.end
 
-    def _node(self, t: Tree, c: list):
-        span = self._span(t)
-        kind = t.data if isinstance(t.data, str) else t.data.value
-        if kind == "number":
-            return n.Number(span, Decimal(str(c[0])))
-        if kind == "string":
-            return n.String(span, _unescape(str(c[0])[1:-1]))
-        if kind == "temporal":
-            return n.Temporal(span, _unescape(str(c[0])[1:-1]))
-        if kind == "true":
-            return n.Boolean(span, True)
-        if kind == "false":
-            return n.Boolean(span, False)
-        if kind == "null":
-            return n.Null(span)
-        if kind == "name":
-            return n.Name(span, str(c[0]))
-        if kind == "path":
-            return n.Path(span, c[0], " ".join(str(c[1]).split()))
-        if kind == "filter":
-            return n.Filter(span, c[0], c[1])
-        if kind == "fname":
-            return c[0]  # the token; `call` reads it
-        if kind in _SEQUENCES:  # left-recursive: extend the list built so far (linear, not quadratic)
-            if isinstance(c[0], list):
-                c[0].append(c[-1])
-                return c[0]
-            return list(c)
-        if kind == "call":
-            tok = c[0]
-            return n.Call(span, " ".join(str(tok).split()), Span(tok.start_pos, tok.end_pos), tuple(c[1] or ()))
-        if kind == "neg":
-            if isinstance(c[0], n.Number):  # fold `-3.5` into a literal
-                return n.Number(span, -c[0].value)
-            return n.Negate(span, c[0])
-        if kind == "arith":
-            return n.Arith(span, str(c[1]), c[0], c[2])
-        if kind == "compare":
-            return n.Compare(span, str(c[1]), c[0], c[2])
-        if kind in ("and_expr", "or_expr"):
-            cls = n.And if kind == "and_expr" else n.Or
-            items = []
-            for x in c:  # flatten a or b or c into one node: long chains stay shallow
-                items.extend(x.items if isinstance(x, cls) else (x,))
-            return cls(span, tuple(items))
-        if kind == "between":
-            return n.Between(span, c[0], c[1], c[2])
-        if kind == "in_expr":
-            return n.In(span, c[0], c[1])
-        if kind == "unary_test":
-            return n.UnaryTest(span, str(c[0]), c[1])
-        if kind == "tests":
-            return n.Tests(span, tuple(c[0]) if isinstance(c[0], list) else tuple(c))
-        if kind == "list_lit":
-            return n.ListLit(span, tuple(c[0] or ()))
-        if kind == "entry":
-            key = str(c[0])
-            return (_unescape(key[1:-1]) if key.startswith('"') else key, c[1])
-        if kind == "context_lit":
-            return n.ContextLit(span, tuple(c[0] or ()))
-        if kind in _RANGES:
-            si, ei = _RANGES[kind]
-            start, end = [x for x in c if not isinstance(x, Token)]  # drop OPEN_START / OPEN_END
-            return n.RangeLit(span, start, end, si, ei)
-        if kind == "if_expr":
-            return n.If(span, c[0], c[1], c[2])
-        if kind == "iteration":
-            return n.Iteration(span, str(c[0]), c[1])
-        if kind == "iteration_range":  # `for i in 1..n`: the integers from 1 to n
-            return n.Iteration(span, str(c[0]), n.RangeLit(Span(c[1].span.start, c[2].span.end), c[1], c[2], True, True))
-        if kind == "for_expr":
-            return n.For(span, tuple(c[:-1]), c[-1])
-        if kind in ("some_expr", "every_expr"):
-            return n.Quantified(span, kind.split("_")[0], tuple(c[:-1]), c[-1])
-        raise AssertionError(f"unhandled grammar rule {kind}")
+
+def _span(c: list) -> Span:
+    first = next(x for x in c if x is not None)
+    last = next(x for x in reversed(c) if x is not None)
+    return Span(_start(first), _end(last))
+
+
+def _nodes(c: list) -> list:
+    """The children that are nodes (or lists of nodes), without the kept punctuation tokens."""
+    return [x for x in c if not isinstance(x, Token)]
+
+
+class _Build(Transformer):
+    """Builds our nodes while Lark parses (callbacks at each reduction, no intermediate tree).
+
+    Punctuation and keywords that open or close a construct are named terminals in the grammar, so
+    they reach these callbacks and spans cover them; the other literals are dropped by Lark.
+    """
+
+    def number(self, c):
+        return n.Number(_span(c), Decimal(str(c[0])))
+
+    def string(self, c):
+        return n.String(_span(c), _unescape(str(c[0])[1:-1]))
+
+    def temporal(self, c):
+        return n.Temporal(_span(c), _unescape(str(c[1])[1:-1]))
+
+    def true(self, c):
+        return n.Boolean(_span(c), True)
+
+    def false(self, c):
+        return n.Boolean(_span(c), False)
+
+    def null(self, c):
+        return n.Null(_span(c))
+
+    def name(self, c):
+        return n.Name(_span(c), str(c[0]))
+
+    def path(self, c):
+        return n.Path(_span(c), c[0], " ".join(str(c[1]).split()))
+
+    def filter(self, c):
+        return n.Filter(_span(c), c[0], c[1])
+
+    def fname(self, c):
+        return c[0]  # the token; `call` reads it
+
+    def exprs(self, c):  # left-recursive: extend the list built so far (linear, not quadratic)
+        if isinstance(c[0], list):
+            c[0].append(c[-1])
+            return c[0]
+        return list(c)
+
+    paren_items = entries = iterations = exprs
+
+    def call(self, c):
+        tok = c[0]
+        return n.Call(_span(c), " ".join(str(tok).split()), Span(tok.start_pos, tok.end_pos), tuple(c[1] or ()))
+
+    def neg(self, c):
+        if isinstance(c[1], n.Number):  # fold `-3.5` into a literal
+            return n.Number(_span(c), -c[1].value)
+        return n.Negate(_span(c), c[1])
+
+    def arith(self, c):
+        return n.Arith(_span(c), str(c[1]), c[0], c[2])
+
+    def compare(self, c):
+        return n.Compare(_span(c), str(c[1]), c[0], c[2])
+
+    def and_expr(self, c):  # flatten a and b and c into one node: long chains stay shallow
+        return n.And(_span(c), tuple(y for x in c for y in (x.items if isinstance(x, n.And) else (x,))))
+
+    def or_expr(self, c):
+        return n.Or(_span(c), tuple(y for x in c for y in (x.items if isinstance(x, n.Or) else (x,))))
+
+    def between(self, c):
+        return n.Between(_span(c), c[0], c[1], c[2])
+
+    def in_expr(self, c):
+        return n.In(_span(c), c[0], c[1])
+
+    def unary_test(self, c):
+        return n.UnaryTest(_span(c), str(c[0]), c[1])
+
+    def tests(self, c):
+        inner = _nodes(c)[0]
+        return n.Tests(_span(c), tuple(inner) if isinstance(inner, list) else (inner,))
+
+    def list_lit(self, c):
+        return n.ListLit(_span(c), tuple(c[1] or ()))
+
+    def entry(self, c):
+        key = str(c[0])
+        return (_unescape(key[1:-1]) if key.startswith('"') else key, c[1], c[0].start_pos)
+
+    def context_lit(self, c):
+        return n.ContextLit(_span(c), tuple((k, v) for k, v, _ in (c[1] or ())))
+
+    def _range(self, c, kind):
+        si, ei = _RANGES[kind]
+        start, end = _nodes(c)
+        return n.RangeLit(_span(c), start, end, si, ei)
+
+    def range_ii(self, c):
+        return self._range(c, "range_ii")
+
+    def range_ie(self, c):
+        return self._range(c, "range_ie")
+
+    def range_ei(self, c):
+        return self._range(c, "range_ei")
+
+    def range_ee(self, c):
+        return self._range(c, "range_ee")
+
+    def if_expr(self, c):
+        return n.If(_span(c), c[1], c[2], c[3])
+
+    def iteration(self, c):
+        return n.Iteration(_span(c), str(c[0]), c[1])
+
+    def iteration_range(self, c):  # `for i in 1..n`: the integers from 1 to n
+        return n.Iteration(_span(c), str(c[0]), n.RangeLit(Span(c[1].span.start, c[2].span.end), c[1], c[2], True, True))
+
+    def for_expr(self, c):
+        return n.For(_span(c), tuple(c[1]), c[2])
+
+    def some_expr(self, c):
+        return n.Quantified(_span(c), "some", tuple(c[1]), c[2])
+
+    def every_expr(self, c):
+        return n.Quantified(_span(c), "every", tuple(c[1]), c[2])
+
+    def __default__(self, data, children, meta):
+        raise AssertionError(f"unhandled grammar rule {data}")
+
+
+def _check_depth(src: ExprSource, root: n.Node) -> None:
+    """E-TOO-DEEP when the tree nests deeper than MAX_DEPTH (iterative: no recursion here)."""
+    depth: dict[int, int] = {}
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if not done:
+            stack.append((node, True))
+            stack.extend((k, False) for k in node.children())
+            continue
+        d = 1 + max((depth.pop(id(k), 0) for k in node.children()), default=0)
+        if d > MAX_DEPTH:
+            raise CompileError([src.diagnostic(node.span, "E-TOO-DEEP",
+                                               f"expression is nested deeper than {MAX_DEPTH} levels")])
+        depth[id(node)] = d
