@@ -518,25 +518,24 @@ def run_cell(py, cell, timing, a, cases_path, tmpdir) -> dict:
 
 
 def matrix(a):
+    """Cells in run order: for each comparison, its cells back to back (decide, echo; then the
+    same with 2 processes), so that a drift in background load hits both sides alike."""
     encs = ["json"] if a.quick else a.encodings.split(",")
-    cells = []
-    for enc in encs:
-        cells.append(dict(group=f"unary {enc}", mode="unary", encoding=enc, channels=16, concurrency=64))
-    for enc in encs:
-        cells.append(dict(group=f"batch100 {enc}", mode="batch", encoding=enc, channels=16, concurrency=8,
-                          batch_size=100))
-    cells.append(dict(group="unary json x1", mode="unary", encoding="json", channels=1, concurrency=1))
     out = []
-    for c in cells:
+
+    def pair(**cell):
         for server in ("decide", "echo"):
-            out.append(dict(c, server=server, procs=1))
-    if not a.no_workers:
-        for mode in ("unary", "batch"):
-            base = dict(mode=mode, encoding="json", channels=16, concurrency=64 if mode == "unary" else 8,
+            out.append(dict(cell, server=server, procs=cell.get("procs", 1)))
+
+    for mode in ("unary", "batch"):
+        for enc in encs:
+            group = f"{'unary' if mode == 'unary' else 'batch100'} {enc}"
+            base = dict(mode=mode, encoding=enc, channels=16, concurrency=64 if mode == "unary" else 8,
                         batch_size=100)
-            for server in ("decide", "echo"):
-                out.append(dict(base, group=f"{'unary' if mode == 'unary' else 'batch100'} json x2procs",
-                                server=server, procs=2))
+            pair(group=group, **base)
+            if enc == "json" and not a.no_workers:
+                pair(group=f"{group} x2procs", procs=2, **base)
+    pair(group="unary json x1", mode="unary", encoding="json", channels=1, concurrency=1)
     return out
 
 

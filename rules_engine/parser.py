@@ -203,23 +203,23 @@ _RANGES = {"range_ii": (True, True), "range_ie": (True, False), "range_ei": (Fal
 
 
 def _start(x) -> int:
-    if isinstance(x, Token):
-        return x.start_pos
+    if isinstance(x, n.Node):
+        return x.span.start
     if isinstance(x, list):
         return _start(x[0])
     if isinstance(x, tuple):  # a context entry: (key, value, key start)
         return x[2]
-    return x.span.start
+    return x.start_pos  # a token (Lark's, or lark-cython's)
 
 
 def _end(x) -> int:
-    if isinstance(x, Token):
-        return x.end_pos
+    if isinstance(x, n.Node):
+        return x.span.end
     if isinstance(x, list):
         return _end(x[-1])
     if isinstance(x, tuple):
         return x[1].span.end
-    return x.span.end
+    return x.end_pos
 
 
 def _span(c: list) -> Span:
@@ -230,7 +230,7 @@ def _span(c: list) -> Span:
 
 def _nodes(c: list) -> list:
     """The children that are nodes (or lists of nodes), without the kept punctuation tokens."""
-    return [x for x in c if not isinstance(x, Token)]
+    return [x for x in c if isinstance(x, (n.Node, list))]
 
 
 class _Build(Transformer):
