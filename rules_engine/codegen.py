@@ -9,6 +9,7 @@ run-time error into null plus a warning at the source position.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from time import time as _time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -93,6 +94,29 @@ def _op(s: EvalState, site: int, fn, *args):
             return None
         return r
     return None
+
+
+def _tshift(s, site, sign, a, b):
+    """date / date-time plus or minus a days-and-time duration: Python's own arithmetic where it
+    is FEEL's (fixed offsets, whole days for a date), the runtime otherwise."""
+    if b.__class__ is dt.timedelta:
+        c = a.__class__
+        if (c is dt.datetime and (a.tzinfo is None or a.tzinfo.__class__ is dt.timezone)) or \
+                (c is dt.date and not b.seconds and not b.microseconds):
+            try:
+                return a + b if sign > 0 else a - b
+            except OverflowError:
+                pass
+    return _op(s, site, rt.add if sign > 0 else rt.sub, a, b)
+
+
+def _tcmp(s, site, pyop, rtop, a, b):
+    """Order two date-times or times: Python compares them as FEEL does when it can at all (both
+    with offsets, or both without); anything else (a null, mixed offsets) goes to the runtime."""
+    try:
+        return pyop(a, b)
+    except TypeError:
+        return _op(s, site, rtop, a, b)
 
 
 def _as_list(v):
@@ -206,8 +230,9 @@ RUNTIME_NAMES = {
     "_and": _and, "_or": _or, "_some": _some, "_every": _every, "_set_entry": _set_entry,
     "_loop": _loop, "_and_lazy": _and_lazy, "_or_lazy": _or_lazy, "_each": _each, "_each_flat": _each_flat, "_some_each": _some_each, "_every_each": _every_each,
     "_add": rt.CTX.add, "_sub": rt.CTX.subtract, "_mul": rt.CTX.multiply, "_minus": rt.CTX.minus,
-    "Decimal": Decimal, "__builtins__": {"any": any, "all": all, "isinstance": isinstance, "list": list, "dict": dict, "set": set,
-                     "str": str, "tuple": tuple, "int": int, "float": float, "bool": bool, "repr": repr},
+    "_tshift": _tshift, "_tcmp": _tcmp, "_lt": operator.lt, "_le": operator.le, "_gt": operator.gt,
+    "_ge": operator.ge, "Decimal": Decimal, "__builtins__": {"any": any, "all": all, "isinstance": isinstance, "list": list, "dict": dict, "set": set,
+                     "str": str, "tuple": tuple, "int": int, "len": len, "float": float, "bool": bool, "repr": repr},
 }
 
 
@@ -432,16 +457,35 @@ class ExprGen:
         if fast is not None:
             return fast
         fn = BUILTINS[node.name]
+        folded = self.fold_call(fn, node)
+        if folded is not None:
+            return folded
         args = [self.g(a) for a in node.args]
         if fn.needs_clock:
             args.insert(0, "_s.clock")
         return self.op(node, self.unit.const(fn.fn), *args) if args else f"_op(_s, {self.site(node)}, {self.unit.const(fn.fn)})"
+
+    def fold_call(self, fn, node: n.Call) -> "str | None":
+        """`duration("P90D")`, `date("2026-11-27")`: a call of a clock-free built-in on literals is
+        evaluated once, at compile time. A call that fails is left for run time, where it gives
+        null and its warning like any other."""
+        if fn.needs_clock or not all(isinstance(a, (n.String, n.Number, n.Boolean)) for a in node.args):
+            return None
+        try:
+            value = fn.fn(*[a.value for a in node.args])
+        except Exception:  # noqa: BLE001 - any failure is reported when the rule runs
+            return None
+        if value is None or isinstance(value, (list, dict)):  # only immutable values are shared
+            return None
+        return self.unit.const(value)
 
     def fast_call(self, node: n.Call) -> "str | None":
         """Plain Python for calls whose argument types make FEEL's semantics Python's own."""
         args = node.args
         if node.name == "not" and len(args) == 1 and self.sure(self.t(args[0]), T.BOOLEAN_K):
             return f"(not {self.g(args[0])})"
+        if node.name == "count" and len(args) == 1 and self.sure(self.t(args[0]), T.LIST_K):
+            return f"len({self.g(args[0])})"
         if node.name == "list contains" and len(args) == 2:
             lst, x = self.t(args[0]), self.t(args[1])
             elem = lst.elem if lst.kind == T.LIST_K else None
@@ -466,6 +510,8 @@ class ExprGen:
         a, b = self.g(node.left), self.g(node.right)
         if node.op in _CTX_ARITH and self.sure(lt, T.NUMBER_K) and self.sure(rt_, T.NUMBER_K):
             return f"{_CTX_ARITH[node.op]}({a}, {b})"
+        if node.op in ("+", "-") and lt.kind in (T.DATE_K, T.DATETIME_K) and rt_.kind in (T.DT_DURATION_K, T.DURATION_K):
+            return f"_tshift(_s, {self.site(node)}, {1 if node.op == '+' else -1}, {a}, {b})"
         return self.op(node, f"_rt.{_RT_ARITH[node.op]}", a, b)
 
     def compare(self, node: n.Node, op: str, lt: T.Type, rt_: T.Type, a: str, b: str) -> str:
@@ -476,6 +522,8 @@ class ExprGen:
                 return f"({a} {_PY_CMP[op]} {b})"
             ta, tb = self.unit.tmp(), self.unit.tmp()
             return f"(None if ({ta} := {a}) is None or ({tb} := {b}) is None else {ta} {_PY_CMP[op]} {tb})"
+        if op not in ("=", "!=") and lt.kind == rt_.kind and lt.kind in (T.DATETIME_K, T.TIME_K, T.DT_DURATION_K):
+            return f"_tcmp(_s, {self.site(node)}, _{_RT_CMP[op]}, _rt.{_RT_CMP[op]}, {a}, {b})"
         return self.op(node, f"_rt.{_RT_CMP[op]}", a, b)
 
     def g_Compare(self, node: n.Compare):

@@ -1,0 +1,51 @@
+"""Code generation takes Python's own operators where types allow; each such fast path must give
+exactly what the runtime gives. Differential tests: the same expression compiled against a schema
+(types known: fast paths) and without one (every operation through the runtime)."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+import rules_engine
+
+SCHEMA = {"d": "date", "t": "datetime", "tm": "time", "dur": "duration", "n": "number", "s": "string",
+          "tags": "list(string)", "ds": "list(date)", "od": "date?"}
+CTX = {"d": "2026-03-01", "t": "2026-03-29T01:30:00+01:00", "tm": "10:00:00", "dur": "PT36H", "n": 5,
+       "s": "gold", "tags": ["vip", "new"], "ds": ["2026-01-01", "2026-02-28"], "od": None}
+CTX_DYNAMIC = {"d": dt.date(2026, 3, 1), "t": dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+               "tm": dt.time(10), "dur": dt.timedelta(hours=36), "n": 5, "s": "gold", "tags": ["vip", "new"],
+               "ds": [dt.date(2026, 1, 1), dt.date(2026, 2, 28)], "od": None}
+
+CASES = [
+    'd - duration("P1D")', 'd - duration("PT36H")', 'd + dur', 'd - dur', 't - dur', 't + duration("PT1H")',
+    't - duration("P1M")', 'd - duration("P1Y")', 'od - duration("P1D")',
+    't > @"2026-03-29T00:00:00Z"', 't < @"2026-03-29T01:00:00"', 'tm < @"11:00:00"', 'tm < @"11:00:00+01:00"',
+    'dur > duration("P1D")', 'dur < duration("P1D")',
+    'count(tags)', 'count(ds[item > @"2026-02-01"])', 'list contains(tags, "vip")', 'list contains(tags, s)',
+    'not(n > 3)', 'duration("P90D")', 'date("2026-13-01")', 'upper case("abc")', 'd > date("2026-02-01")',
+    's in ("gold", "silver")', 'n in (1, 5, 7)', 'n between 1 and 10', 'n in [1..5)',
+]
+
+
+@pytest.mark.parametrize("expr", CASES)
+def test_fast_paths_agree_with_the_runtime(expr):
+    typed, typed_warnings = rules_engine.compile_expression(expr, schema=SCHEMA).evaluate_with_warnings(CTX)
+    dynamic, dynamic_warnings = rules_engine.compile_expression(expr).evaluate_with_warnings(CTX_DYNAMIC)
+    assert typed == dynamic
+    assert bool(typed_warnings) == bool(dynamic_warnings)
+
+
+def test_constant_calls_are_folded_at_compile_time():
+    src = rules_engine.compile_expression('d > date("2026-02-01") - duration("P90D")', schema=SCHEMA).source
+    assert "date" not in src.split("return", 1)[1].replace("_rt.", "")  # no call left to make at run time
+
+
+def test_a_failing_constant_call_still_warns_at_run_time():
+    value, warnings = rules_engine.compile_expression('date("2026-13-01")', schema=SCHEMA).evaluate_with_warnings(CTX)
+    assert value is None and warnings and "1:1" in warnings[0]
+
+
+def test_count_is_a_number():
+    assert rules_engine.compile_expression("count(tags) + 0.5", schema=SCHEMA).evaluate(CTX) == Decimal("2.5")
