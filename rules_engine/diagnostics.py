@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import Callable
 
 ERROR, WARNING = "error", "warning"
 MAX_DIAGNOSTICS = 100
@@ -48,21 +49,35 @@ class ExprSource:
     """An expression's text and where it came from.
 
     `offsets[i]` is the offset in `file` of character i of `text` (one extra entry for the end).
-    A stand-alone expression is its own file and needs no map.
+    A stand-alone expression is its own file and needs no map. The map of an expression inside a
+    YAML file is computed only when a position is asked for (`mapper`): most expressions never
+    produce a diagnostic or a warning, and re-scanning every scalar would slow large rulesets.
     """
     text: str
     file: SourceFile
     offsets: "tuple[int, ...] | None" = None
+    mapper: "Callable[[], tuple[int, ...]] | None" = field(default=None, compare=False, repr=False)
 
     @staticmethod
     def standalone(text: str, name: str = "<expr>") -> "ExprSource":
         return ExprSource(text, SourceFile(name, text))
 
-    def file_offset(self, i: int) -> int:
+    def all_offsets(self) -> "tuple[int, ...]":
         if self.offsets is None:
+            offsets = self.mapper() if self.mapper is not None else tuple(range(len(self.text) + 1))
+            object.__setattr__(self, "offsets", offsets)  # a cache: the value is fixed by the source
+        return self.offsets
+
+    def tail(self, start: int) -> "ExprSource":
+        """The expression from character `start` on (e.g. after the '=' of a computed param)."""
+        return ExprSource(self.text[start:], self.file, mapper=lambda: self.all_offsets()[start:])
+
+    def file_offset(self, i: int) -> int:
+        if self.offsets is None and self.mapper is None:
             return i
-        i = max(0, min(i, len(self.offsets) - 1))
-        return self.offsets[i]
+        offsets = self.all_offsets()
+        i = max(0, min(i, len(offsets) - 1))
+        return offsets[i]
 
     def diagnostic(self, span: Span, code: str, message: str, severity: str = ERROR) -> "Diagnostic":
         start = self.file_offset(span.start)

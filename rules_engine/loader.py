@@ -101,9 +101,10 @@ class YScalar(YNode):
 
     def expr_source(self) -> ExprSource:
         """`text` with the file offset of every character, for diagnostics inside expressions."""
-        mapped = _map_scalar(self)
-        offsets = mapped if mapped is not None else _align(self)
-        return ExprSource(self.text, self.file, tuple(offsets))
+        def offsets() -> "tuple[int, ...]":
+            mapped = _map_scalar(self)
+            return tuple(mapped if mapped is not None else _align(self))
+        return ExprSource(self.text, self.file, mapper=offsets)
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,7 @@ def _expr_source(node: YScalar, strip_eq: bool = False) -> ExprSource:
     src = node.expr_source()
     if strip_eq:
         i = src.text.index("=")
-        offsets = src.offsets[i + 1:] if src.offsets is not None else tuple(range(i + 1, len(src.text) + 1))
-        src = ExprSource(src.text[i + 1:], src.file, tuple(offsets))
+        src = src.tail(i + 1)
     return src
 
 

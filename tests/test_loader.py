@@ -295,10 +295,10 @@ def test_offset_map_property(documents):
                 offsets = loader._map_scalar(node)
                 assert offsets is not None, (doc, node)  # the exact re-scan, not the fallback
                 src = node.expr_source()
-                assert src.text == node.text and len(src.offsets) == len(node.text) + 1
-                assert all(a < b for a, b in zip(src.offsets, src.offsets[1:])), (doc, node)
+                assert src.text == node.text and len(src.all_offsets()) == len(node.text) + 1
+                assert all(a < b for a, b in zip(src.all_offsets(), src.all_offsets()[1:])), (doc, node)
                 for i, ch in enumerate(node.text):
-                    at = doc[src.offsets[i]]
+                    at = doc[src.all_offsets()[i]]
                     if ch.isalnum() and ch.isascii():
                         assert at == ch, (doc, node, i)  # ordinary characters are where they were
                     elif at != ch:  # anything else was produced by an escape or by folding a break
@@ -327,7 +327,7 @@ def test_fallback_map_is_close_when_the_rescan_cannot_follow():
     src_text = "a: xyz\n"
     node = YScalar(3, 6, load_yaml(src_text, "f.yaml").file, "xyz", "xyz", '"', loader.STR)  # wrong style
     assert loader._map_scalar(node) is None
-    assert node.expr_source().offsets == (3, 4, 5, 6)
+    assert node.expr_source().all_offsets() == (3, 4, 5, 6)
 
 
 # -- rejections -------------------------------------------------------------------------------
