@@ -728,10 +728,20 @@ def _ymd(text: str, sign: str, y: str, m: str, d: str) -> date:
         raise FeelError(f"invalid date {text!r}: {e}") from None
 
 
+_FAST_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+_FAST_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)?")
+
+
 def parse_date(s) -> date:
     """`YYYY-MM-DD` -> date; FeelError on anything else."""
     if not isinstance(s, str):
         raise FeelError(f"expected a date string, got {type_name(s)}")
+    if _FAST_DATE.fullmatch(s):  # the common shape: the C parser (an invalid day falls through)
+        try:
+            if s[:4] != "0000":
+                return date.fromisoformat(s)
+        except ValueError:
+            pass
     m = _DATE_RE.fullmatch(s)
     if not m:
         raise FeelError(f"expected a date like 2024-01-31, got {s!r}")
@@ -793,6 +803,15 @@ def parse_datetime(s) -> datetime:
     """`YYYY-MM-DDThh:mm:ss[...]` (or a date alone: midnight) -> datetime; FeelError otherwise."""
     if not isinstance(s, str):
         raise FeelError(f"expected a date and time string, got {type_name(s)}")
+    if _FAST_DATETIME.fullmatch(s) and s[:4] != "0000":  # the common shape: the C parser
+        try:
+            v = datetime.fromisoformat(s)
+        except ValueError:
+            pass
+        else:
+            off = v.utcoffset()
+            if off is None or abs(off) <= _MAX_OFFSET:
+                return v if off else (v.replace(tzinfo=timezone.utc) if v.tzinfo is not None else v)
     day, sep, clock = s.partition("T")
     m = _DATE_RE.fullmatch(day)
     if not m or (sep and not clock):
