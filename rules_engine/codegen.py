@@ -372,7 +372,13 @@ class ExprGen:
         return getattr(self, "g_" + type(node).__name__)(node)
 
     # -- literals and names -------------------------------------------------------------------
-    def g_Number(self, node): return self.unit.const(node.value)
+    def g_Number(self, node):
+        # A whole number is an int constant: validated inputs keep JSON integers as int, and
+        # int-to-int comparison is several times cheaper than int-to-Decimal (same result).
+        v = node.value
+        if v == v.to_integral_value() and abs(v) < 2 ** 62:
+            return self.unit.const(int(v))
+        return self.unit.const(v)
     def g_String(self, node): return repr(node.value)
     def g_Boolean(self, node): return repr(node.value)
     def g_Null(self, node): return "None"

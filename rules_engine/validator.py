@@ -91,7 +91,9 @@ class _Gen:
             # Decimal of its shortest repr, so 0.1 is 0.1 and not the binary value above it
             body = [f"{inner}c = {var}.__class__",
                     f"{inner}if c is float:",
-                    f"{inner}    if {var} - {var} == 0:  # finite",
+                    f"{inner}    if {var}.is_integer() and -1e15 < {var} < 1e15:  # 1200.0: exactly the int",
+                    f"{inner}        {var} = int({var})",
+                    f"{inner}    elif {var} - {var} == 0:  # finite",
                     f"{inner}        {var} = _Decimal(_repr({var}))",
                     f"{inner}    else:",
                     f"{inner}        raise _Bad({p}, 'a finite number', {var})",
