@@ -8,13 +8,19 @@ from typing import Iterator
 from .diagnostics import Span
 
 
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 @dataclass(frozen=True, eq=False)
 class Node:
     span: Span
 
     def children(self) -> "Iterator[Node]":
-        for f in fields(self):
-            v = getattr(self, f.name)
+        names = _CHILD_FIELDS.get(type(self))
+        if names is None:  # the fields other than the span, computed once per node class
+            names = _CHILD_FIELDS[type(self)] = tuple(f.name for f in fields(self) if f.name != "span")
+        for name in names:
+            v = getattr(self, name)
             if isinstance(v, Node):
                 yield v
             elif isinstance(v, tuple):

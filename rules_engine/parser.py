@@ -223,8 +223,8 @@ def _end(x) -> int:
 
 
 def _span(c: list) -> Span:
-    first = next(x for x in c if x is not None)
-    last = next(x for x in reversed(c) if x is not None)
+    first = c[0] if c[0] is not None else next(x for x in c if x is not None)
+    last = c[-1] if c[-1] is not None else next(x for x in reversed(c) if x is not None)
     return Span(_start(first), _end(last))
 
 
@@ -363,16 +363,12 @@ class _Build(Transformer):
 
 def _check_depth(src: ExprSource, root: n.Node) -> None:
     """E-TOO-DEEP when the tree nests deeper than MAX_DEPTH (iterative: no recursion here)."""
-    depth: dict[int, int] = {}
-    stack = [(root, False)]
+    if len(src.text) <= MAX_DEPTH:  # every level takes at least one character
+        return
+    stack = [(root, 1)]
     while stack:
-        node, done = stack.pop()
-        if not done:
-            stack.append((node, True))
-            stack.extend((k, False) for k in node.children())
-            continue
-        d = 1 + max((depth.pop(id(k), 0) for k in node.children()), default=0)
+        node, d = stack.pop()
         if d > MAX_DEPTH:
             raise CompileError([src.diagnostic(node.span, "E-TOO-DEEP",
                                                f"expression is nested deeper than {MAX_DEPTH} levels")])
-        depth[id(node)] = d
+        stack.extend((k, d + 1) for k in node.children())
