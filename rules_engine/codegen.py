@@ -340,6 +340,7 @@ class ExprGen:
         self.root = root
         self.dynamic_root = True
         self.path_locals = path_locals
+        self.hoisted: dict[int, str] = {}   # node id -> local holding its loop-invariant value
 
     def generate(self, dynamic_root: bool) -> str:
         self.dynamic_root = dynamic_root
@@ -369,7 +370,44 @@ class ExprGen:
         return f"({code}) is True"
 
     def g(self, node: n.Node) -> str:
+        hoisted = self.hoisted.get(id(node))
+        if hoisted is not None:
+            return hoisted
         return getattr(self, "g_" + type(node).__name__)(node)
+
+    def hoist(self, body: n.Node) -> list[str]:
+        """Loop-invariant work in a filter or loop body (`now() - duration("P7D")` inside
+        `contacts[item.at > now() - duration("P7D")]`) is generated once, before the loop: returns
+        the `(name := code)` assignments, and `g` then gives `name` for those nodes."""
+        assigns = []
+        stack = [body]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, (n.Call, n.Arith, n.Negate)) and self.invariant(x):
+                code = self.g(x)
+                if not code.isidentifier():  # a folded constant needs no hoisting
+                    name = "_h" + self.unit.tmp()[2:]
+                    self.hoisted[id(x)] = name
+                    assigns.append(f"({name} := {code})")
+                continue
+            stack.extend(x.children())
+        return assigns
+
+    def invariant(self, node: n.Node) -> bool:
+        """No name in `node` is bound by a loop, a filter or a context literal."""
+        for x in n.walk(node):
+            if isinstance(x, (n.Filter, n.For, n.Quantified, n.ContextLit)):
+                return False
+            if isinstance(x, n.Name):
+                ref = self.c.refs.get(id(x))
+                if ref is None or ref.kind not in ("input", "segment"):
+                    return False
+        return True
+
+    @staticmethod
+    def before(assigns: list[str], expr: str) -> str:
+        """`expr`, evaluated after the hoisted assignments."""
+        return f"({', '.join(assigns)}, {expr})[-1]" if assigns else expr
 
     # -- literals and names -------------------------------------------------------------------
     def g_Number(self, node):
@@ -440,13 +478,15 @@ class ExprGen:
         if cond_t.kind == T.NUMBER_K:
             return self.op(node, "_rt.index", base, self.g(node.cond))
         local = self._item_local(node)
+        hoisted = self.hoist(node.cond) if cond_t.kind in (T.BOOLEAN_K, T.NULL_K) else []
         cond = self.g(node.cond)
         test = self.truth(node.cond, cond)
         if cond_t.kind in (T.BOOLEAN_K, T.NULL_K):
             if base_t.kind == T.LIST_K and not base_t.nullable and ":=" not in base:
-                return f"[{local} for {local} in _loop(_s, {base}) if {test}]"
+                return self.before(hoisted, f"[{local} for {local} in _loop(_s, {base}) if {test}]")
             tmp = self.unit.tmp()
-            return f"(None if ({tmp} := {base}) is None else [{local} for {local} in _loop(_s, {tmp}) if {test}])"
+            return self.before(hoisted, f"(None if ({tmp} := {base}) is None else "
+                                        f"[{local} for {local} in _loop(_s, {tmp}) if {test}])")
         return f"_filter_dyn(_s, {self.site(node)}, {base}, lambda {local}: {cond})"
 
     def _item_local(self, node: n.Filter) -> str:
@@ -490,6 +530,10 @@ class ExprGen:
         args = node.args
         if node.name == "not" and len(args) == 1 and self.sure(self.t(args[0]), T.BOOLEAN_K):
             return f"(not {self.g(args[0])})"
+        if node.name == "now" and not args:  # the decision clock is always an aware datetime
+            return "_s.clock"
+        if node.name == "today" and not args:
+            return "_s.clock.date()"
         if node.name == "count" and len(args) == 1 and self.sure(self.t(args[0]), T.LIST_K):
             return f"len({self.g(args[0])})"
         if node.name == "list contains" and len(args) == 2:
@@ -670,11 +714,13 @@ class ExprGen:
         return expr
 
     def g_Quantified(self, node: n.Quantified):
-        loops, cond = self.loops(node.iterations), self.g(node.cond)
+        loops = self.loops(node.iterations)
         clauses = self.comprehension(loops)
+        hoisted = self.hoist(node.cond) if clauses is not None else []
+        cond = self.g(node.cond)
         if clauses is not None:
             fn = "_some" if node.kind == "some" else "_every"
-            return f"{fn}(({cond}) {clauses})"
+            return self.before(hoisted, f"{fn}(({cond}) {clauses})")
         fn = "_some_each" if node.kind == "some" else "_every_each"
         expr = cond
         for var, src in reversed(loops):

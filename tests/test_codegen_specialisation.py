@@ -26,7 +26,15 @@ CASES = [
     'count(tags)', 'count(ds[item > @"2026-02-01"])', 'list contains(tags, "vip")', 'list contains(tags, s)',
     'not(n > 3)', 'duration("P90D")', 'date("2026-13-01")', 'upper case("abc")', 'd > date("2026-02-01")',
     's in ("gold", "silver")', 'n in (1, 5, 7)', 'n between 1 and 10', 'n in [1..5)',
+    'count(ds[item > d - duration("P45D")])', 'some x in ds satisfies x < d - duration("P45D") + duration("P1D")',
+    'count(ds[item > @"2026-01-15" and n + 1 > 5])',
 ]
+
+
+def test_loop_invariant_work_is_done_once_before_the_loop():
+    src = rules_engine.compile_expression('count(ds[item > d - duration("P45D")])', schema=SCHEMA).source
+    body = src.split("return", 1)[1]
+    assert "(_h" in body and body.index("_tshift") < body.index(" for ")
 
 
 @pytest.mark.parametrize("expr", CASES)
