@@ -9,6 +9,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from feel_values import same
 from rules_engine import runtime as rt
 from rules_engine import typesys as T
 from rules_engine.builtins import BUILTINS
@@ -37,20 +38,6 @@ def v(text: str):
         return rt.parse_datetime(s)
     return rt.parse_time(s) if ":" in s else rt.parse_date(s)
 
-
-def same(got, want) -> bool:
-    """Exact equality: same Python type and value, recursively; Decimals also by their text."""
-    if type(got) is not type(want):
-        return False
-    if isinstance(want, list):
-        return len(got) == len(want) and all(same(g, w) for g, w in zip(got, want))
-    if isinstance(want, dict):
-        return list(got) == list(want) and all(same(got[k], want[k]) for k in want)
-    if isinstance(want, D):
-        return got == want and rt.format_value(got) == rt.format_value(want)
-    if isinstance(want, (datetime, time)):
-        return got == want and got.tzinfo == want.tzinfo
-    return got == want
 
 # The functions language.md lists under "Built-in functions" (plus "list replace" and "range",
 # which the TCK file also exercises).

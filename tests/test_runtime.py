@@ -9,6 +9,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from feel_values import same
 from rules_engine import runtime as rt
 from rules_engine.runtime import NULL_ENDPOINT, FeelError, Range, YearsMonths
 
@@ -42,21 +43,6 @@ def v(text):
     if isinstance(text, list):
         return [v(x) for x in text]
     return text
-
-
-def same(got, want) -> bool:
-    """Exact equality: same Python type and value, recursively; Decimals also by their text."""
-    if type(got) is not type(want):
-        return False
-    if isinstance(want, list):
-        return len(got) == len(want) and all(same(g, w) for g, w in zip(got, want))
-    if isinstance(want, dict):
-        return list(got) == list(want) and all(same(got[k], want[k]) for k in want)
-    if isinstance(want, D):
-        return got == want and rt.format_value(got) == rt.format_value(want)
-    if isinstance(want, (datetime, time)):
-        return got == want and got.tzinfo == want.tzinfo
-    return got == want
 
 
 def check(fn, args, want):

@@ -1,0 +1,22 @@
+"""Comparing FEEL run-time values exactly in tests (shared by the runtime and builtin tests)."""
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import Decimal
+
+from rules_engine import runtime as rt
+
+
+def same(got, want) -> bool:
+    """Exact equality: same Python type and value, recursively; Decimals also by their text."""
+    if type(got) is not type(want):
+        return False
+    if isinstance(want, list):
+        return len(got) == len(want) and all(same(g, w) for g, w in zip(got, want))
+    if isinstance(want, dict):
+        return list(got) == list(want) and all(same(got[k], want[k]) for k in want)
+    if isinstance(want, Decimal):
+        return got == want and rt.format_value(got) == rt.format_value(want)
+    if isinstance(want, (datetime, time)):
+        return got == want and got.tzinfo == want.tzinfo
+    return got == want
