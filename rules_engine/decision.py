@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
 import uuid
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -52,6 +54,21 @@ class Suppression:
         return {"action": self.action, "rule": self.rule, "reason": self.reason}
 
 
+def _reset_ids() -> None:
+    global _ID_PREFIX, _ID_COUNTER
+    _ID_PREFIX = uuid.uuid4().hex[:16]   # random per process (and per forked worker)
+    _ID_COUNTER = itertools.count(1)
+
+
+_reset_ids()
+os.register_at_fork(after_in_child=_reset_ids)
+
+
+def _new_decision_id() -> str:
+    """Unique without a uuid per decision: a random per-process prefix and a counter (32 hex digits)."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
 class Decision:
     """The outcome of one decision: actions to take, rules that matched, what was suppressed."""
     __slots__ = ("ruleset", "version", "ruleset_hash", "_state", "actions", "matched_rules", "suppressed",
@@ -79,7 +96,7 @@ class Decision:
     @property
     def decision_id(self) -> str:
         if not self._id:
-            self._id = uuid.uuid4().hex
+            self._id = _new_decision_id()
         return self._id
 
     def __repr__(self) -> str:

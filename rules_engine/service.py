@@ -228,57 +228,28 @@ def _set_ts(ts, when: _dt.datetime) -> None:
         ts.nanos = rest.microseconds * 1000
 
 
-def _response(d, req, as_of: _dt.datetime) -> pb.DecideResponse:
-    """Decision -> DecideResponse. Reads the Decision's fields (the same names as its to_dict() keys);
-    a Decision without them goes through to_dict()."""
-    try:
-        fields = (d.decision_id, d.ruleset, d.version, d.ruleset_hash, d.actions, d.matched_rules,
-                  d.suppressed, d.explanation)
-    except AttributeError:
-        return _response_from_dict(d.to_dict(), req, as_of)
-    decision_id, ruleset, version, ruleset_hash, actions, matched, suppressed, explanation = fields
-    resp = pb.DecideResponse(decision_id=decision_id, request_id=req.request_id, ruleset=ruleset,
-                             version=version or "", ruleset_hash=ruleset_hash or "", matched_rules=matched)
-    _set_ts(resp.as_of, getattr(d, "as_of", None) or as_of)
-    if actions:
+def _fill_response(resp, d, req) -> None:
+    """Decision -> the DecideResponse `resp` (filled in place: a batch item is not copied again)."""
+    resp.decision_id = d.decision_id
+    resp.request_id = req.request_id
+    resp.ruleset = d.ruleset
+    resp.version = d.version or ""
+    resp.ruleset_hash = d.ruleset_hash or ""
+    resp.matched_rules.extend(d.matched_rules)
+    _set_ts(resp.as_of, d.as_of)
+    if d.actions:
         add = resp.actions.add
-        for a in actions:
+        for a in d.actions:
             pa = add(action=a.action, rule=a.rule or "", priority=a.priority or 0.0, group=a.group or "",
                      reason=a.reason or "", fallback=a.fallback)
             if a.params:
                 pa.params.update(a.params)
-    if suppressed:
+    if d.suppressed:
         add = resp.suppressed.add
-        for x in suppressed:
+        for x in d.suppressed:
             add(action=x.action, rule=x.rule or "", reason=x.reason or "")
-    if explanation is not None:
-        _explanation(resp.explanation, explanation)
-    return resp
-
-
-def _response_from_dict(dd: dict, req, as_of: _dt.datetime) -> pb.DecideResponse:
-    resp = pb.DecideResponse(
-        decision_id=dd.get("decision_id") or uuid.uuid4().hex,
-        request_id=req.request_id,
-        ruleset=dd["ruleset"],
-        version=dd.get("version") or "",
-        ruleset_hash=dd.get("ruleset_hash") or "",
-        matched_rules=dd.get("matched_rules") or (),
-    )
-    _set_ts(resp.as_of, as_of)
-    add_action = resp.actions.add
-    for a in dd.get("actions") or ():
-        pa = add_action(action=a["action"], rule=a.get("rule") or "",
-                        priority=float(a.get("priority") or 0.0), group=a.get("group") or "",
-                        reason=a.get("reason") or "", fallback=bool(a.get("fallback")))
-        params = a.get("params")
-        if params:
-            pa.params.update(params)
-    for x in dd.get("suppressed") or ():
-        resp.suppressed.add(action=x["action"], rule=x.get("rule") or "", reason=x.get("reason") or "")
-    if dd.get("explanation") is not None:
-        _explanation(resp.explanation, dd["explanation"])
-    return resp
+    if d.explanation is not None:
+        _explanation(resp.explanation, d.explanation)
 
 
 def _explanation(pe, expl: dict) -> None:
@@ -366,7 +337,8 @@ class DecisionServicer:
             return dict(self._ok, refused=self._refused)
 
     # -- the decision, shared by Decide and DecideBatch
-    def _decide(self, req, rulesets) -> pb.DecideResponse:
+    def _decide(self, req, rulesets, resp) -> None:
+        """Decide for one request into `resp`; raises Reject before touching `resp` on bad input."""
         name = req.ruleset
         if not name:
             raise Reject(code_pb2.INVALID_ARGUMENT, "ruleset: required (the name of a loaded ruleset)",
@@ -402,7 +374,7 @@ class DecisionServicer:
             raise Reject(code_pb2.INVALID_ARGUMENT, f"invalid context: {msg}", field=field,
                          description=msg,
                          log_fields={"ruleset": name, "field": path, "expected": expected}) from None
-        return _response(d, req, as_of)
+        _fill_response(resp, d, req)
 
     # -- RPC handlers (bytes in, bytes out)
     def Decide(self, raw: bytes, context) -> bytes:
@@ -414,7 +386,9 @@ class DecisionServicer:
             req = _parse(pb.DecideRequest, raw)
             if context.time_remaining() <= 0:
                 raise _DeadlineExceeded()
-            out = self._decide(req, self.catalog.snapshot.rulesets).SerializeToString()
+            resp = pb.DecideResponse()
+            self._decide(req, self.catalog.snapshot.rulesets, resp)
+            out = resp.SerializeToString()
             ok = "Decide"
             return out
         except Reject as r:
@@ -443,13 +417,15 @@ class DecisionServicer:
             for i, req in enumerate(breq.requests):
                 if i % _DEADLINE_CHECK_EVERY == 0 and time_remaining() <= 0:
                     raise _DeadlineExceeded()
+                item = add()
                 try:
-                    add(response=decide(req, rulesets))
+                    decide(req, rulesets, item.response)
                 except Reject as r:
-                    add(error=r.to_status())
+                    item.error.CopyFrom(r.to_status())
                     rejected.append((i, r, req))
                 except Exception as e:  # one item's bug never fails the batch
-                    add(error=_internal("DecideBatch", e, req, index=i))
+                    item.ClearField("response")
+                    item.error.CopyFrom(_internal("DecideBatch", e, req, index=i))
             if rejected:
                 _log_batch_rejects(rejected, len(breq.requests))
             data = out.SerializeToString()
