@@ -251,19 +251,20 @@ class Site:
 class Unit:
     """A compilation unit: generated functions, their constants and warning sites, linked once."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, prefix: str = "", sites: "list[Site] | None" = None):
         self.name = name
+        self.prefix = prefix    # for constant names when this unit's code joins another's namespace
         self.chunks: list[str] = []
         self.consts: dict[str, object] = {}
         self._const_keys: dict[tuple, str] = {}
-        self.sites: list[Site] = []
+        self.sites: list[Site] = sites if sites is not None else []  # shared: one numbering of sites
         self._tmp = 0
 
     def const(self, value) -> str:
         key = (type(value).__name__, value) if _hashable(value) else ("id", id(value))
         name = self._const_keys.get(key)
         if name is None:
-            name = f"K{len(self.consts)}"
+            name = f"{self.prefix}K{len(self.consts)}"
             self.consts[name] = value
             self._const_keys[key] = name
         return name

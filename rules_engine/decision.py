@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -139,7 +140,7 @@ def _ORDER(c: _Candidate):
 
 
 class _CompiledRule:
-    __slots__ = ("plan", "id", "index", "when", "enabled", "start", "until", "priority", "actions",
+    __slots__ = ("plan", "id", "index", "_when", "owner", "enabled", "start", "until", "priority", "actions",
                  "sup_actions", "sup_groups", "sup_tags", "reason", "proposes", "suppresses", "static")
 
     def __init__(self, i: int, rp: RulePlan, ns: dict):
@@ -147,7 +148,8 @@ class _CompiledRule:
         self.plan = rp
         self.id = r.id
         self.index = i
-        self.when = ns.get(f"W{i}") or (lambda s, v: False)
+        self._when = None   # the rule's own condition function, linked on first use
+        self.owner = None
         self.enabled = r.enabled
         self.start, self.until = r.effective_from, r.effective_until
         self.priority = ns[f"Q{i}"] if isinstance(rp.priority, Checked) else float(rp.priority)
@@ -159,6 +161,12 @@ class _CompiledRule:
         self.proposes = bool(self.actions)
         self.suppresses = r.suppresses
         self.static = None  # set by Ruleset when every action of the rule is fully static
+
+    @property
+    def when(self):
+        if self._when is None:
+            self.owner._link_conditions()
+        return self._when
 
     def in_window(self, clock: dt.datetime) -> bool:
         return (self.start is None or clock >= self.start) and (self.until is None or clock < self.until)
@@ -177,6 +185,13 @@ class _CompiledAction:
         self.tags = ap.tags
         self.static = dict(ap.static_params)
         self.dynamic = [(key, ns[f"{pprefix}_{k}"]) for k, (key, _) in enumerate(ap.dynamic_params)]
+
+
+_LINK_LOCK = threading.Lock()
+
+
+def _never(s, v) -> bool:
+    return False
 
 
 def _number(v) -> "float | None":
@@ -205,6 +220,8 @@ class Ruleset:
         self._convert = converter(rdef.schema)
         self._validate = self._convert.raw
         self.rules = [_CompiledRule(i, rp, ns) for i, rp in enumerate(plan.rules)]
+        for r in self.rules:
+            r.owner = self
         self._proposers = [r for r in self.rules if r.proposes]
         self._suppressors = [r for r in self.rules if r.suppresses]
         # in `first` mode only rules that do nothing but suppress are evaluated besides the walk
@@ -217,6 +234,16 @@ class Ruleset:
         self._explainers: dict[int, Any] = {}
         self._fused = ns.get("DECIDE")   # validate + match in one generated function
         self._precompute_candidates()
+
+    def _link_conditions(self) -> None:
+        """Generate and link every rule's own `when` function (the rule-by-rule path)."""
+        from .ruleset import generate_conditions
+        with _LINK_LOCK:
+            if self.rules and self.rules[0]._when is not None:
+                return
+            fns = generate_conditions(self.plan, self._unit, self._ns)
+            for r in self.rules:
+                r._when = fns.get(f"W{r.index}") or _never
 
     def _precompute_candidates(self) -> None:
         """Candidates of actions with literal params and priority are built once, ranked once."""

@@ -238,12 +238,7 @@ def generate(plan: Plan, name: str) -> "tuple[Unit, dict]":
         return f"S{seg_index[s]}(_s, _v)" if s in seg_index else "None"
 
     def emit(fname: str, c: Checked, label: str, comment: str) -> None:
-        gen = ExprGen(unit, c, seg_expr)
-        first = len(unit.sites)
-        body = gen.generate(dynamic_root=False)
-        for k in range(first, len(unit.sites)):
-            unit.sites[k] = type(unit.sites[k])(unit.sites[k].source, unit.sites[k].span, label)
-        unit.add_function(fname, body, comment)
+        _emit(unit, fname, c, label, comment, seg_expr)
 
     for s, i in seg_index.items():
         c = plan.segments[s]
@@ -256,8 +251,7 @@ def generate(plan: Plan, name: str) -> "tuple[Unit, dict]":
         unit.add_source(f"# segment {ascii(s)}\ndef S{i}(_s, _v):\n    c = _s.cache\n    if {i} in c:\n"
                         f"        return c[{i}]\n    r = c[{i}] = {body}\n    return r\n")
     for i, rp in enumerate(plan.rules):
-        if rp.when is not None:
-            emit(f"W{i}", rp.when, rp.rule.id, f"rule {rp.rule.id}: when")
+        # each rule's own `when` function (W) is generated on demand: see generate_conditions
         if isinstance(rp.priority, Checked):
             emit(f"Q{i}", rp.priority, rp.rule.id, f"rule {rp.rule.id}: priority")
         for j, ap in enumerate(rp.actions):
@@ -272,6 +266,34 @@ def generate(plan: Plan, name: str) -> "tuple[Unit, dict]":
     from .schema import to_feel
     from .validator import RUNTIME
     return unit, unit.link(dict(RUNTIME, _to_feel=to_feel))
+
+
+def _emit(unit: Unit, fname: str, c: Checked, label: str, comment: str, seg_expr) -> None:
+    """Add `def fname(_s, _v)` computing `c`; its warning sites are labelled with `label`."""
+    gen = ExprGen(unit, c, seg_expr)
+    first = len(unit.sites)
+    body = gen.generate(dynamic_root=False)
+    for k in range(first, len(unit.sites)):
+        unit.sites[k] = type(unit.sites[k])(unit.sites[k].source, unit.sites[k].span, label)
+    unit.add_function(fname, body, comment)
+
+
+def generate_conditions(plan: Plan, unit: Unit, ns: dict) -> dict:
+    """W{i}: each rule's `when` as a function of its own, for the rule-by-rule path (explanations,
+    and the fallback should the fused function ever fail). Generated on first use, not at compile
+    time: most rulesets never need them, and at 10,000 rules they would double the code to compile.
+    Warning sites continue the ruleset's own numbering."""
+    extra = Unit(f"{unit.name}:conditions", prefix="W", sites=unit.sites)
+    seg_index = {s: i for i, s in enumerate(plan.segment_order)}
+
+    def seg_expr(s: str) -> str:
+        return f"S{seg_index[s]}(_s, _v)" if s in seg_index else "None"
+    for i, rp in enumerate(plan.rules):
+        if rp.when is not None:
+            _emit(extra, f"W{i}", rp.when, rp.rule.id, f"rule {rp.rule.id}: when", seg_expr)
+    from .schema import to_feel
+    from .validator import RUNTIME
+    return extra.link(dict(RUNTIME, _to_feel=to_feel, **{f"S{i}": ns[f"S{i}"] for i in seg_index.values()}))
 
 
 def _live(rp: RulePlan) -> bool:
