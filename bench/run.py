@@ -17,7 +17,6 @@ import argparse
 import gc
 import json
 import os
-import random
 import resource
 import subprocess
 import sys

@@ -5,7 +5,6 @@ Exit codes: 0 success, 1 the rulesets or tests have problems, 2 usage error or u
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path

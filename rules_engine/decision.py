@@ -12,7 +12,7 @@ import itertools
 import threading
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import attrgetter
 from types import MappingProxyType
 from decimal import Decimal

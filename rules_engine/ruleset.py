@@ -11,15 +11,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import nodes as n
 from . import typesys as T
 from .checker import Checked, Env, check
 from .codegen import ExprGen, PathLocals, Unit
-from .diagnostics import CompileError, Diagnostic, ExprSource, Span, suggest
+from .diagnostics import CompileError, Diagnostic, ExprSource, suggest
 from .loader import YScalar, load_yaml
 from .model import RuleDef, RulesetDef, ThenDef, read_ruleset
 from .parser import parse
+
+if TYPE_CHECKING:
+    from .decision import Ruleset
 
 
 class RulesetError(CompileError):

@@ -20,7 +20,7 @@ from rules_engine import ContextError, compile_expression
 from rules_engine import runtime as rt
 from rules_engine.codegen import MAX_LOOP_STEPS, RUNTIME_NAMES
 from rules_engine.diagnostics import CompileError
-from rules_engine.parser import MAX_DEPTH, MAX_LENGTH
+from rules_engine.parser import MAX_LENGTH
 
 PLAIN = (type(None), bool, str, Decimal, list, dict, dt.date, dt.time, dt.timedelta, rt.YearsMonths, rt.Range)
 
