@@ -166,9 +166,18 @@ def _temporal(t: Type, expected: str) -> Converter:
     from .validator import _Bad
     k = t.kind
     pytype = {T.DATE_K: dt.date, T.DATETIME_K: dt.datetime, T.TIME_K: dt.time}.get(k)
+    parser = {T.DATE_K: rt.parse_date, T.DATETIME_K: rt.parse_datetime, T.TIME_K: rt.parse_time}.get(
+        k, rt.parse_duration)
+    needs_offset = k == T.DATETIME_K
+    shape = f"{expected} ({_EXAMPLES[k]})"
 
     def parse(v, path):
-        if k == T.DATETIME_K and isinstance(v, dt.datetime):
+        if v.__class__ is str:  # what JSON brings: checked first
+            try:
+                value = parser(v)
+            except rt.FeelError:
+                raise _Bad(path, shape, v) from None
+        elif k == T.DATETIME_K and isinstance(v, dt.datetime):
             value = v
         elif k == T.DATE_K and isinstance(v, dt.date) and not isinstance(v, dt.datetime):
             return v
@@ -177,14 +186,10 @@ def _temporal(t: Type, expected: str) -> Converter:
         elif t.is_duration and isinstance(v, (dt.timedelta, rt.YearsMonths)):
             value = v
         elif isinstance(v, str):
-            try:
-                value = {T.DATE_K: rt.parse_date, T.DATETIME_K: rt.parse_datetime, T.TIME_K: rt.parse_time}.get(
-                    k, rt.parse_duration)(v)
-            except rt.FeelError:
-                raise _Bad(path, f"{expected} ({_EXAMPLES[k]})", v) from None
+            return parse(str(v), path)
         else:
-            raise _Bad(path, f"{expected} ({_EXAMPLES[k]})", v)
-        if k == T.DATETIME_K and value.tzinfo is None:
+            raise _Bad(path, shape, v)
+        if needs_offset and value.tzinfo is None:
             raise _Bad(path, "datetime with a UTC offset (e.g. 2026-11-22T10:00:00Z)", v)
         if k == T.DT_DURATION_K and not isinstance(value, dt.timedelta) or \
                 k == T.YM_DURATION_K and not isinstance(value, rt.YearsMonths):
