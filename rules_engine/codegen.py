@@ -273,6 +273,12 @@ class Unit:
         self.sites.append(Site(source, span, label))
         return len(self.sites) - 1
 
+    def label_sites(self, first: int, label: str) -> None:
+        """Name what the sites added since index `first` belong to (a rule id, `segment:x`)."""
+        for k in range(first, len(self.sites)):
+            site = self.sites[k]
+            self.sites[k] = Site(site.source, site.span, label)
+
     def tmp(self) -> str:
         self._tmp += 1
         return f"_t{self._tmp}"

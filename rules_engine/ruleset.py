@@ -236,21 +236,16 @@ def _reach(deps, a) -> set[str]:
 def generate(plan: Plan, name: str) -> "tuple[Unit, dict]":
     """One module for the whole ruleset: a function per segment, condition, param and priority."""
     unit = Unit(name)
-    seg_index = {s: i for i, s in enumerate(plan.segment_order)}
-
-    def seg_expr(s: str) -> str:
-        return f"S{seg_index[s]}(_s, _v)" if s in seg_index else "None"
+    seg_index, seg_expr = _segment_calls(plan)
 
     def emit(fname: str, c: Checked, label: str, comment: str) -> None:
         _emit(unit, fname, c, label, comment, seg_expr)
 
     for s, i in seg_index.items():
         c = plan.segments[s]
-        gen = ExprGen(unit, c, seg_expr)
         first = len(unit.sites)
-        body = gen.generate(dynamic_root=False)
-        for k in range(first, len(unit.sites)):
-            unit.sites[k] = type(unit.sites[k])(unit.sites[k].source, unit.sites[k].span, f"segment:{s}")
+        body = ExprGen(unit, c, seg_expr).generate(dynamic_root=False)
+        unit.label_sites(first, f"segment:{s}")
         # a segment is evaluated at most once per decision: its value is cached in the state
         unit.add_source(f"# segment {ascii(s)}\ndef S{i}(_s, _v):\n    c = _s.cache\n    if {i} in c:\n"
                         f"        return c[{i}]\n    r = c[{i}] = {body}\n    return r\n")
@@ -272,13 +267,20 @@ def generate(plan: Plan, name: str) -> "tuple[Unit, dict]":
     return unit, unit.link(dict(RUNTIME, _to_feel=to_feel))
 
 
+def _segment_calls(plan: Plan):
+    """Segment name -> index, and the code that calls a segment's (cached) function S{index}."""
+    seg_index = {s: i for i, s in enumerate(plan.segment_order)}
+
+    def seg_expr(s: str) -> str:
+        return f"S{seg_index[s]}(_s, _v)" if s in seg_index else "None"
+    return seg_index, seg_expr
+
+
 def _emit(unit: Unit, fname: str, c: Checked, label: str, comment: str, seg_expr) -> None:
     """Add `def fname(_s, _v)` computing `c`; its warning sites are labelled with `label`."""
-    gen = ExprGen(unit, c, seg_expr)
     first = len(unit.sites)
-    body = gen.generate(dynamic_root=False)
-    for k in range(first, len(unit.sites)):
-        unit.sites[k] = type(unit.sites[k])(unit.sites[k].source, unit.sites[k].span, label)
+    body = ExprGen(unit, c, seg_expr).generate(dynamic_root=False)
+    unit.label_sites(first, label)
     unit.add_function(fname, body, comment)
 
 
@@ -288,10 +290,7 @@ def generate_conditions(plan: Plan, unit: Unit, ns: dict) -> dict:
     time: most rulesets never need them, and at 10,000 rules they would double the code to compile.
     Warning sites continue the ruleset's own numbering."""
     extra = Unit(f"{unit.name}:conditions", prefix="W", sites=unit.sites)
-    seg_index = {s: i for i, s in enumerate(plan.segment_order)}
-
-    def seg_expr(s: str) -> str:
-        return f"S{seg_index[s]}(_s, _v)" if s in seg_index else "None"
+    seg_index, seg_expr = _segment_calls(plan)
     for i, rp in enumerate(plan.rules):
         if rp.when is not None:
             _emit(extra, f"W{i}", rp.when, rp.rule.id, f"rule {rp.rule.id}: when", seg_expr)
@@ -323,8 +322,7 @@ def _conditions(unit: Unit, rp: RulePlan, conjuncts, seg_expr, locals_: PathLoca
     for c in conjuncts:
         code = gen.g(c)
         parts.append(code if gen.sure(gen.t(c), T.BOOLEAN_K) else f"({code}) is True")
-    for k in range(first, len(unit.sites)):
-        unit.sites[k] = type(unit.sites[k])(unit.sites[k].source, unit.sites[k].span, rp.rule.id)
+    unit.label_sites(first, rp.rule.id)
     window = _window(unit, rp)
     if window:
         parts.insert(0, f"({window})")
