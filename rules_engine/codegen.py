@@ -306,6 +306,18 @@ class Unit:
         return ns
 
 
+def binary_exact(v) -> bool:
+    """A number constant c such that, for every finite float f, `f <op> c` gives the same answer as
+    `Decimal(repr(f)) <op> c` (how validation reads a JSON float): c is a float exactly, and the
+    shortest repr of that float is c itself. Then a float on one side of c stays there in decimal."""
+    if v.__class__ is int:
+        return abs(v) <= 2 ** 53
+    if v.__class__ is Decimal and v.is_finite():
+        f = float(v)
+        return Decimal(f) == v and Decimal(repr(f)) == v
+    return False
+
+
 def _hashable(v) -> bool:
     try:
         hash(v)
@@ -324,13 +336,23 @@ class PathLocals:
     def __init__(self):
         self.names: dict[tuple[str, ...], str] = {}
         self.lines: list[str] = []
+        # How often each local is read, and how many of those reads are comparisons with a number
+        # constant that a binary float compares to exactly as its Decimal would (see binary_exact):
+        # a number read only that way needs no conversion to Decimal (ruleset._generate_fused).
+        self.reads: dict[str, int] = {}
+        self.exact_reads: dict[str, int] = {}
 
     def local(self, path: tuple[str, ...], expr: str) -> str:
         name = self.names.get(path)
         if name is None:
             name = self.names[path] = f"F{len(self.names)}"
             self.lines.append(f"    {name} = {expr}  # {'.'.join(path)}")
+        self.reads[name] = self.reads.get(name, 0) + 1
         return name
+
+    def float_safe(self, name: str) -> bool:
+        """Every read of `name` compares it with a binary-exact number constant."""
+        return self.reads.get(name, 0) == self.exact_reads.get(name, 0)
 
     def prologue(self) -> str:
         return "\n".join(self.lines) + ("\n" if self.lines else "")
@@ -468,6 +490,8 @@ class ExprGen:
         if self.path_locals is not None:
             path = self.input_path(node)
             if path is not None:
+                if path in self.path_locals.names:  # bound already: the base is not read
+                    return self.path_locals.local(path, "")
                 return self.path_locals.local(path, f"{self.g(node.base)}[{node.name!r}]")
         base_t = self.t(node.base)
         base = self.g(node.base)
@@ -571,7 +595,17 @@ class ExprGen:
             return f"_tshift(_s, {self.site(node)}, {1 if node.op == '+' else -1}, {a}, {b})"
         return self.op(node, f"_rt.{_RT_ARITH[node.op]}", a, b)
 
+    def exact_read(self, local: str, *consts: str) -> None:
+        """Note a comparison of a path local with number constants (see PathLocals.float_safe)."""
+        loc = self.path_locals
+        if loc is not None and local in loc.reads and all(
+                c in self.unit.consts and binary_exact(self.unit.consts[c]) for c in consts):
+            loc.exact_reads[local] = loc.exact_reads.get(local, 0) + 1
+
     def compare(self, node: n.Node, op: str, lt: T.Type, rt_: T.Type, a: str, b: str) -> str:
+        if lt.kind == rt_.kind == T.NUMBER_K:  # always a native comparison below
+            self.exact_read(a, b)
+            self.exact_read(b, a)
         if op in ("=", "!=") and lt.kind == rt_.kind and lt.kind in _SIMPLE_EQ:
             return f"({a} {_PY_CMP[op]} {b})"
         if lt.kind == rt_.kind and lt.kind in _NATIVE_ORDER:
@@ -618,7 +652,10 @@ class ExprGen:
     def g_Between(self, node: n.Between):
         vt, lo, hi = self.t(node.value), self.t(node.low), self.t(node.high)
         x, a, b = self.g(node.value), self.g(node.low), self.g(node.high)
-        if all(self.sure(t, T.NUMBER_K) for t in (vt, lo, hi)) or all(self.sure(t, T.DATE_K) for t in (vt, lo, hi)):
+        if all(self.sure(t, T.NUMBER_K) for t in (vt, lo, hi)):
+            self.exact_read(x, a, b)
+            return f"({a} <= {x} <= {b})"
+        if all(self.sure(t, T.DATE_K) for t in (vt, lo, hi)):
             return f"({a} <= {x} <= {b})"
         return self.op(node, "_rt.between", x, a, b)
 
@@ -654,6 +691,7 @@ class ExprGen:
                 self.sure(self.t(test.start), T.NUMBER_K) and self.sure(self.t(test.end), T.NUMBER_K):
             lo_op = "<=" if test.start_incl else "<"
             hi_op = "<=" if test.end_incl else "<"
+            self.exact_read(x, self.g(test.start), self.g(test.end))
             return f"({self.g(test.start)} {lo_op} {x} {hi_op} {self.g(test.end)})"
         if tt.kind not in (T.LIST_K, T.RANGE_K, T.ANY_K) and vt.kind == tt.kind and vt.kind in _SIMPLE_EQ:
             return f"({x} == {self.g(test)})"

@@ -234,6 +234,8 @@ class Ruleset:
         self._explainers: dict[int, Any] = {}
         self._fused = ns.get("DECIDE")   # validate + match in one generated function
         self._precompute_candidates()
+        if self._fused is not None and self._simple:
+            self.decide = self._simple_decide()
 
     def _link_conditions(self) -> None:
         """Generate and link every rule's own `when` function (the rule-by-rule path)."""
@@ -306,8 +308,48 @@ class Ruleset:
                     return Decision(self.name, self.version, self.hash, s,
                                     list(map(self._rank_action.__getitem__, ranks)),
                                     list(map(self._ids.__getitem__, idx)), [], None, warnings)
+                if v is None:  # DECIDE only checked the context (ruleset._lean)
+                    v = self.validate(context)
                 return self._decide(s, v, False, list(map(self.rules.__getitem__, idx)))
         return self._decide(s, self.validate(context), explain)
+
+    def _simple_decide(self):
+        """`decide` for the simple shape (see _precompute_candidates), as a closure over what it
+        reads: the same steps as the general method, minus its attribute lookups and branches."""
+        fused, general, error = self._fused, Ruleset.decide.__get__(self), self._convert.error
+        name, version, content_hash, has_defaults = self.name, self.version, self.hash, bool(self.defaults)
+        rank1, rank_action, ids, rule_ranks = self._rank1, self._rank_action, self._ids, self._rule_ranks
+        one_action_each, warnings_of = self._one_action_each, self._warnings
+        rank_of, action_of, id_of = rank1.__getitem__, rank_action.__getitem__, ids.__getitem__
+
+        def decide(context: dict, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
+            """Decide for one context. Raises ContextError when the context breaks the schema."""
+            if explain:
+                return general(context, as_of, True)
+            s = EvalState(None if as_of is None else _clock(as_of))
+            try:
+                _, idx = fused(context, s)
+            except _Bad as b:
+                raise error(b) from None
+            except Exception:  # a missing field or a non-object: the general path says exactly what
+                return general(context, as_of, False)
+            if not idx:
+                if has_defaults:
+                    return general(context, as_of, False)
+                return Decision(name, version, content_hash, s, [], [], [], None,
+                                warnings_of(s) if s.warnings else None)
+            if one_action_each:
+                if len(idx) == 1:  # always so in first mode
+                    i = idx[0]
+                    return Decision(name, version, content_hash, s, [rank_action[rank1[i]]], [ids[i]], [], None,
+                                    warnings_of(s) if s.warnings else None)
+                ranks = list(map(rank_of, idx))  # map() over bound C methods: no Python frame per rule
+            else:
+                ranks = [k for i in idx for k in rule_ranks[i]]
+            ranks.sort()
+            return Decision(name, version, content_hash, s, list(map(action_of, ranks)), list(map(id_of, idx)),
+                            [], None, warnings_of(s) if s.warnings else None)
+        return decide
 
     def decide_many(self, contexts, as_of: "dt.datetime | None" = None, explain: bool = False) -> list[Decision]:
         """One decision per context, in order; the same results as calling `decide` one by one."""

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -336,22 +337,22 @@ def _function(name: str, locals_: PathLocals, body: list[str], doc: str, params:
 
 
 def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
-    """DECIDE(context, state) -> (validated context, indices of the matched rules in file order).
+    """DECIDE(context, state) -> (validated context or None, indices of the matched rules in file order).
 
     One function validates the context and matches the rules, so every checked input value is
     already in a local when the conditions read it. In `first` mode it walks the proposing rules
     by priority (FIRST) after the suppress-only rules. Dynamic priorities in `first` mode leave
     DECIDE out: the general path orders rules per decision.
+
+    When nothing after matching needs the converted context (see `_lean`), DECIDE only checks it
+    and returns None in its place: no dicts of converted values are built, and a number compared
+    only with binary-exact constants is not converted to Decimal (PathLocals.float_safe).
     """
     from .validator import inline_validator
     live = [(i, rp) for i, rp in enumerate(plan.rules) if _live(rp)]
     g, lines = inline_validator(plan.rdef.schema, "_x", "X")
-    unit.add_source("".join(g.chunks))
-    unit.consts.update(g.consts)
     loc = PathLocals()
     loc.names.update(g.paths)
-    head = ["def DECIDE(_x, _s):\n    # check the context against the schema, then match the rules\n",
-            "\n".join(lines) + "\n", "    _v = _x\n"]
     if plan.rdef.mode != "first":
         body = _match_body(unit, "MATCH", live, seg_expr, loc)
     else:
@@ -368,9 +369,46 @@ def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
                      f"            ap({i})  # {ascii(rp.rule.id)}\n            break\n" for i, rp in order]
         if suppress_only and order:
             body.append("    m.sort()\n")  # the winner joins the suppress rules in file order
-    code = "".join(body) + "    return _v, m\n"
+    code = "".join(body)
+    types = dict(_field_types(plan.rdef.schema, ()))
+    lean = _lean(plan) and not re.search(r"\b_v\b", code) and \
+        not any(types[p].kind == T.OBJECT_K and loc.reads.get(name) for p, name in g.paths.items())
+    if lean:
+        raw = frozenset(p for p, name in g.paths.items() if types[p].kind == T.NUMBER_K and loc.float_safe(name))
+        g, lines = inline_validator(plan.rdef.schema, "_x", "X", raw_numbers=raw, rebuild=False)
+        assert loc.names.items() >= g.paths.items()  # the same locals, whatever the variant
+    unit.add_source("".join(g.chunks))
+    unit.consts.update(g.consts)
+    head = ["def DECIDE(_x, _s):\n    # check the context against the schema, then match the rules\n",
+            "\n".join(lines) + "\n", "    _v = None\n" if lean else "    _v = _x\n"]
+    code += "    return _v, m\n"
     clock = "    clock = _s.clock\n" if "clock " in code else ""
     unit.add_source("".join(head) + loc.prologue() + clock + code)
+
+
+def _field_types(t: T.Type, path: tuple):
+    """(path, type) of every declared field below an object type."""
+    for name, ft in t.fields or ():
+        yield path + (name,), ft
+        if ft.kind == T.OBJECT_K:
+            yield from _field_types(ft, path + (name,))
+
+
+def _lean(plan: Plan) -> bool:
+    """After matching, nothing reads the converted context: the decision is assembled from the
+    rules' literal actions (Ruleset._simple). A ruleset that is not lean may still get a None from
+    DECIDE only at the cost of validating again, so this errs on the side of False."""
+    if plan.defaults or plan.segments or plan.rdef.groups:
+        return False
+    seen = set()
+    for rp in plan.rules:
+        if rp.rule.suppresses or isinstance(rp.priority, Checked):
+            return False
+        for ap in rp.actions:
+            if ap.dynamic_params or isinstance(ap.priority, Checked) or ap.group or ap.action in seen:
+                return False
+            seen.add(ap.action)
+    return True
 
 
 MIN_INDEXED_RULES = 4    # fewer rules on a field than this: plain ifs are cheaper than a lookup

@@ -47,9 +47,11 @@ def _num_other(v, part: str, expected: str) -> Decimal:
 
 
 class _Gen:
-    def __init__(self, prefix: str = "", fast: bool = False):
+    def __init__(self, prefix: str = "", fast: bool = False, raw_numbers=frozenset(), rebuild: bool = True):
         self.prefix = prefix   # keeps names apart when the code joins a ruleset's generated module
         self.fast = fast
+        self.raw_numbers = raw_numbers  # paths whose numbers are checked but not converted
+        self.rebuild = rebuild          # rebind objects to dicts of converted values
         self.chunks: list[str] = []
         self.consts: dict[str, object] = {}
         self.paths: dict[tuple[str, ...], str] = {}   # input path -> the local holding its checked value
@@ -86,6 +88,12 @@ class _Gen:
                     f"{inner}    raise _Bad({p}, {exp}, {var})"]
         elif k == T.STRING_K:
             body = [f"{inner}if {var}.__class__ is not str:", f"{inner}    raise _Bad({p}, {exp}, {var})"]
+        elif k == T.NUMBER_K and tuple(part.split(".")) in self.raw_numbers:
+            body = [f"{inner}c = {var}.__class__",
+                    f"{inner}if c is float:",
+                    f"{inner}    if {var} - {var} != 0:  # not finite",
+                    f"{inner}        raise _Bad({p}, 'a finite number', {var})",
+                    f"{inner}elif c is not int and c is not _Decimal:", f"{inner}    {var} = _num_other({var}, {p}, {exp})"]
         elif k == T.NUMBER_K:
             # JSON integers stay int (exact, and every operation accepts them); a float becomes the
             # Decimal of its shortest repr, so 0.1 is 0.1 and not the binary value above it
@@ -135,13 +143,16 @@ class _Gen:
                     if kid_certain:
                         self.paths[tuple(path.split("."))] = fv
                     names.append(f"{fname!r}: {fv}")
-                body.append(f"{inner}{var} = {{" + ", ".join(names) + "}")
+                if self.rebuild:
+                    body.append(f"{inner}{var} = {{" + ", ".join(names) + "}")
         else:  # temporal values and durations: parsed by the schema's converters
             conv = self.const(_temporal_converter(t.as_nullable(False)))
             body = [f"{inner}{var} = {conv}({var}, {p})"]
         if t.nullable:
             lines.append(f"{indent}if {var} is not None:")
             lines += body
+        elif self.fast and k in (T.STRING_K, T.NUMBER_K, T.BOOLEAN_K, T.LIST_K):
+            lines += body  # the checks above reject None with the same message: no test of its own
         else:
             lines.append(f"{indent}if {var} is None:")
             lines.append(f"{indent}    raise _Bad({p}, {exp}, None)")
@@ -152,7 +163,12 @@ class _Gen:
         """A function validating one value of type `t` (objects and list elements)."""
         name = self.fresh("V")
         lines = [f"def {name}(x):"]
-        lines += self.check(t, "x", "", "    ")
+        saved = self.raw_numbers, self.rebuild
+        self.raw_numbers, self.rebuild = frozenset(), True  # list elements are values in full
+        try:
+            lines += self.check(t, "x", "", "    ")
+        finally:
+            self.raw_numbers, self.rebuild = saved
         lines.append("    return x")
         self.chunks.append("\n".join(lines) + "\n")
         return name
@@ -200,12 +216,17 @@ RUNTIME = {"_Bad": _Bad, "_Decimal": Decimal, "_repr": repr, "_num_other": _num_
            "_at_index": _at_index, "_locate": _locate, "_is_str": _is_str}
 
 
-def inline_validator(t: Type, var: str, prefix: str) -> "tuple[_Gen, list[str]]":
+def inline_validator(t: Type, var: str, prefix: str, raw_numbers=frozenset(),
+                     rebuild: bool = True) -> "tuple[_Gen, list[str]]":
     """Statements validating `var` in place (for a generated function), and the generator holding
     the element functions, constants and the path -> local map they need. These statements may
     raise KeyError or TypeError instead of _Bad for a missing field or a non-mapping: the caller
-    then validates again with `compile_validator`'s function for the precise message."""
-    g = _Gen(prefix, fast=True)
+    then validates again with `compile_validator`'s function for the precise message.
+
+    For a caller that reads only field locals: `rebuild=False` leaves `var` as it came (no dicts
+    of converted values are built), and the numbers at `raw_numbers` paths are checked (finite,
+    a number) but stay as they came: floats are not turned into Decimals."""
+    g = _Gen(prefix, fast=True, raw_numbers=raw_numbers, rebuild=rebuild)
     lines = g.check(t, var, "", "    ", certain=True)
     return g, lines
 

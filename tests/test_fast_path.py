@@ -102,3 +102,68 @@ def test_float_input_compares_as_its_decimal_text():
         "ruleset: f\ncontext: {x: number}\nrules:\n  - id: r\n    when: x > 0.1\n    then: [a]\n", filename="f.yaml")
     assert rs.decide({"x": 0.1}, as_of=AS_OF).matched_rules == []
     assert rs.decide({"x": 0.1000001}, as_of=AS_OF).matched_rules == ["r"]
+
+
+# -- lean DECIDE: check only, no converted copy of the context -------------------------------------
+
+def _one_field(when: str, extra: str = "") -> "rules_engine.Ruleset":
+    return rules_engine.compile_ruleset_text(
+        f"ruleset: f\ncontext: {{x: number, y: number?}}\nrules:\n  - id: r\n    when: {when}\n"
+        f"    then: [a]\n{extra}", filename="f.yaml")
+
+
+def _decide_both(rs, ctx):
+    fast = rs.decide(ctx, as_of=AS_OF)
+    slow = rs.decide(ctx, as_of=AS_OF, explain=True)
+    assert fast.matched_rules == slow.matched_rules, ctx
+    return fast.matched_rules
+
+
+def test_a_simple_ruleset_checks_the_context_without_converting_it():
+    rs = rules_engine.compile_ruleset_text(BENCH_LIKE, filename="bench-like.yaml")
+    src = rs._unit.source
+    assert "    _v = None\n" in src          # no dicts of converted values are built
+    assert "_Decimal(_repr(" not in src      # lifetime_value and age meet whole or binary-exact constants
+    for ctx in CONTEXTS:
+        _decide_both(rs, ctx)
+
+
+@pytest.mark.parametrize("when, exact", [
+    ("x >= 1150", True), ("x < 0.5", True), ("x between 1 and 2.25", True), ("x in [1..10)", True),
+    ("x = 3", True), ("x > 0.1", False), ("x + 1 > 2", False), ("x in (1, 2)", False),
+    ("y > 1", True), ("x > 9007199254740993", False)])
+def test_numbers_stay_floats_only_against_binary_exact_constants(when, exact):
+    rs = _one_field(when)
+    assert ("_Decimal(_repr(Xf1))" not in rs._unit.source) == exact
+
+
+@pytest.mark.parametrize("when", ["x >= 1150", "x < 0.5", "x > 0.1", "x = 1150", "x != 0.5",
+                                  "x between 0.5 and 1150", "y >= 1150", "y = 0.5"])
+@pytest.mark.parametrize("x", [1150, 1150.0, 1149.9999999999998, 1150.0000000000002, 0.5, 0.49999999999999994,
+                               0.5000000000000001, 0.1, 0.1000000000000001, -0.0, 1e300, 3, True, "1150", None])
+def test_raw_and_converted_numbers_decide_alike(when, x):
+    rs = _one_field(when)
+    ctx = {"x": x, "y": x if x is not True else None}
+    try:
+        got = _decide_both(rs, ctx)
+    except rules_engine.ContextError as e:
+        with pytest.raises(rules_engine.ContextError) as slow:
+            rs.validate(ctx)
+        assert str(e) == str(slow.value)  # the same message on both paths
+        return
+    assert got == _decide_both(_one_field(when, "defaults:\n  - {action: d}\n"), ctx)  # not lean
+
+
+def test_a_non_finite_float_is_still_rejected():
+    rs = _one_field("x > 1")
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(rules_engine.ContextError, match="finite"):
+            rs.decide({"x": bad, "y": None}, as_of=AS_OF)
+
+
+def test_binary_exact_constants():
+    from decimal import Decimal
+    from rules_engine.codegen import binary_exact
+    assert binary_exact(1150) and binary_exact(Decimal("0.5")) and binary_exact(Decimal("-2.25"))
+    assert not binary_exact(Decimal("0.1")) and not binary_exact(2 ** 53 + 1) and not binary_exact(True)
+    assert not binary_exact(Decimal("9.313225746154785e-10"))  # 2**-30 is a float, its repr is not exact
