@@ -7,6 +7,7 @@ which is why the depth limit is checked here.
 """
 from __future__ import annotations
 
+import operator
 import re
 from decimal import Decimal
 from functools import lru_cache
@@ -43,16 +44,155 @@ def parse(src: "ExprSource | str") -> n.Node:
                                            f"expression is {len(text):,} characters long; the limit is {MAX_LENGTH:,}")])
     if not text.strip():
         raise CompileError([src.diagnostic(Span(0, max(1, len(text))), "E-SYNTAX", "empty expression: expected an expression")])
-    too_deep = _nesting_precheck(text)
-    if too_deep is not None:
-        raise CompileError([src.diagnostic(Span(too_deep, too_deep + 1), "E-TOO-DEEP",
-                                           f"expression is nested deeper than {MAX_DEPTH} levels")])
-    try:
-        node = _lark().parse(text)
-    except UnexpectedInput as e:
-        raise CompileError([_syntax_diagnostic(src, e)]) from None
-    _check_depth(src, node)
+    # nesting deeper than MAX_DEPTH takes more openers than that (counting them is cheap)
+    if sum(map(text.count, "([{-")) > MAX_DEPTH:
+        too_deep = _nesting_precheck(text)
+        if too_deep is not None:
+            raise CompileError([src.diagnostic(Span(too_deep, too_deep + 1), "E-TOO-DEEP",
+                                               f"expression is nested deeper than {MAX_DEPTH} levels")])
+    node, tokens = _driver().parse(text)
+    if node is None:  # not in the language: Lark's own parser finds the error and describes it
+        try:
+            node = _lark().parse(text)
+        except UnexpectedInput as e:
+            raise CompileError([_syntax_diagnostic(src, e)]) from None
+        tokens = len(text)
+    if tokens >= MAX_DEPTH:  # each level of a tree adds a token of its own: fewer cannot nest too deep
+        _check_depth(src, node)
     return node
+
+
+# -- the LALR driver -------------------------------------------------------------------------------
+
+class _Token(str):
+    """A lexed terminal: its text, Lark terminal name and offsets (what the _Build callbacks read)."""
+    type: str
+    start_pos: int
+    end_pos: int
+
+
+class _Driver:
+    """Lark's LALR(1) tables, contextual lexer and reduction callbacks, run by a tighter loop.
+
+    Lark builds everything from grammar/feel.lark: the per-state token patterns, the action and
+    goto tables, and the callbacks that build our nodes. This loop only drives them, as Lark's
+    `parse` does, minus what costs most at 10,000 rules: generic Token objects, dictionary keys that
+    are Token instances (compared by a Python-level __eq__), and a callback for every unit
+    reduction of the precedence chain (`?sum: product` passes its child through; here such a
+    reduction is only a goto). On any input outside the language it returns None and the caller
+    asks Lark itself, whose exception describes the error.
+    """
+
+    def __init__(self, lark: Lark):
+        from lark.parsers.lalr_analysis import Shift
+        parser = lark.parser.parser.parser
+        table, callbacks = parser.parse_table, parser.callbacks
+        if any(isinstance(k, str) for k in callbacks):
+            raise AssertionError("terminal callbacks are not supported by the driver")
+        self.start = table.start_states["start"]
+        self.end = table.end_states["start"]
+        self.lexers = {}
+        for state, basic in lark.parser.lexer.lexers.items():
+            mres = tuple(basic.scanner._mres)  # builds the scanner, and with it `callback`
+            if basic.callback:
+                raise AssertionError("lexer callbacks are not supported by the driver")
+            self.lexers[state] = (mres, frozenset(basic.ignore_types))
+        # state -> {terminal or rule name: (True, next state) | (False, (size, callback, goto name, unit))}
+        self.actions: dict = {}
+        for state, acts in table.states.items():
+            row = {}
+            for sym, (action, arg) in acts.items():
+                if action is Shift:
+                    row[str(sym)] = (True, arg)
+                else:
+                    size = len(arg.expansion)
+                    unit = bool(arg.options.expand1) and size == 1 and arg.alias is None
+                    row[str(sym)] = (False, (size, _direct(callbacks[arg], size), str(arg.origin.name), unit))
+            self.actions[state] = row
+        self.units: dict = {}  # (state below, state, terminal) -> state after the unit reductions there
+
+    def _units(self, below, state, typ):
+        """Run the unit reductions that `typ` causes on top of `below`, `state`: each replaces the
+        top state with a goto from `below`. Remembered, so the chain costs one lookup next time."""
+        key = (below, state, typ)
+        actions = self.actions
+        while True:
+            act = actions[state].get(typ)
+            if act is None or act[0] or not act[1][3]:
+                self.units[key] = state
+                return state
+            state = actions[below][act[1][2]][1]
+
+    def parse(self, text: str) -> tuple:
+        """(the root node, the number of tokens), or (None, 0) when `text` is not in the language."""
+        actions, lexers, end, units = self.actions, self.lexers, self.end, self.units
+        states = [self.start]
+        values: list = []
+        pos, n, shifted = 0, len(text), 0
+        while True:
+            tok, typ = None, "$END"
+            mres, ignore = lexers.get(states[-1], ((), ()))
+            while pos < n:  # the next terminal this state can accept (whitespace and comments skipped)
+                for mre in mres:
+                    m = mre.match(text, pos)
+                    if m is not None:
+                        break
+                else:
+                    return None, 0
+                typ = m.lastgroup
+                start, pos = pos, m.end()
+                if typ in ignore:
+                    typ = "$END"
+                    continue
+                tok = _Token(m.group())
+                tok.type, tok.start_pos, tok.end_pos = typ, start, pos
+                break
+            while True:
+                act = actions[states[-1]].get(typ)
+                if act is None:
+                    return None, 0
+                if act[0]:  # shift
+                    states.append(act[1])
+                    values.append(tok)
+                    shifted += 1
+                    break
+                size, callback, goto, unit = act[1]
+                if unit:  # the child stands for its parent: only the state changes
+                    key = (states[-2], states[-1], typ)
+                    top = units.get(key)
+                    states[-1] = top if top is not None else self._units(*key)
+                else:
+                    if size:
+                        children = values[-size:]
+                        del states[-size:]
+                        del values[-size:]
+                    else:
+                        children = []
+                    values.append(callback(children))
+                    states.append(actions[states[-1]][goto][1])
+                if tok is None and states[-1] == end:
+                    return values[-1], shifted
+
+
+def _direct(callback, size: int):
+    """Lark's reduction callback without its generic child filter, when the filter only picks
+    children by position: the same call to our _Build method, one Python frame less."""
+    from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders
+    if type(callback) is not ChildFilterLALR_NoPlaceholders or any(e for _, e in callback.to_include):
+        return callback
+    build, keep = callback.node_builder, tuple(i for i, _ in callback.to_include)
+    if keep == tuple(range(size)):
+        return build
+    if len(keep) == 1:
+        only = keep[0]
+        return lambda children: build([children[only]])
+    pick = operator.itemgetter(*keep)
+    return lambda children: build(list(pick(children)))
+
+
+@lru_cache(maxsize=1)
+def _driver() -> _Driver:
+    return _Driver(_lark())
 
 
 # Strings and comments match up to the end of the text even when unterminated, so that the scan is

@@ -405,3 +405,57 @@ def test_error_positions_in_an_embedded_expression():
 def test_grammar_is_read_from_the_package():
     text = grammar_text()
     assert "FUNC_MULTI" in text and "?start" in text
+
+
+# -- the driver runs Lark's tables: it must build exactly what Lark's own parser builds -------------
+
+def _corpus():
+    """Expression texts from the TCK cases, the expression and built-in tables, the golden
+    diagnostics and the example rulesets: valid and invalid, every construct of the grammar."""
+    import json
+    from pathlib import Path
+
+    import test_builtins
+    import test_expressions
+    import test_golden_diagnostics
+    from rules_engine.loader import YScalar, load_yaml
+    texts = [json.loads(line)["expression"] for line in
+             (Path(__file__).parent / "data" / "feel-core.jsonl").read_text().splitlines() if line.strip()]
+    for table in (test_expressions.CASES, test_builtins.CASES):
+        texts += [c[0] for c in table if isinstance(c, tuple) and isinstance(c[0], str)]
+    texts += [c if isinstance(c, str) else c[0] for c in test_golden_diagnostics.CASES.values()]
+    for path in sorted((Path(__file__).parent.parent / "rulesets").rglob("*.yaml")):
+        stack = [load_yaml(path.read_text(), str(path))]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, YScalar):
+                if isinstance(node.value, str):
+                    texts.append(node.value)
+            else:
+                stack.extend(getattr(node, "items", None) or getattr(node, "values", lambda: [])()
+                             if not isinstance(getattr(node, "items", None), list) else node.items)
+    texts += ["]1..2]", "[1..2[", "(1..2]", "x[item > 1]", "a.time offset", "{a: 1, \"b c\": 2}.a",
+              "some x in [1] satisfies x > 0", "for i in 1..3, j in [1] return i", "-(-1)", "@\"2026-01-01\"",
+              "1 /* c */ + // d\n 2", "string length(\"x\")", "x in (< 1, > 2)", "a and b or not(c)", "",
+              "1 +", "(1", "\"open", "a ** -b ** c", "if a then b else c", "x between 1 and 2", "[[]]"]
+    from rules_engine.parser import _nesting_precheck
+    return sorted(t for t in set(texts) if len(t) < 5000 and _nesting_precheck(t) is None)
+
+
+def test_the_driver_builds_what_lark_builds():
+    from lark.exceptions import UnexpectedInput
+
+    from rules_engine.parser import _driver, _lark
+    corpus = _corpus()
+    assert len(corpus) > 1500
+    rejected = 0
+    for text in corpus:
+        mine = _driver().parse(text)[0]
+        try:
+            theirs = _lark().parse(text)
+        except UnexpectedInput:
+            assert mine is None, text
+            rejected += 1
+            continue
+        assert repr(mine) == repr(theirs), text
+    assert rejected > 10  # invalid texts were in the corpus too
