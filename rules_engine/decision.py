@@ -115,7 +115,16 @@ class Decision:
         return d
 
 
-@dataclass
+_NONE = frozenset()
+_NO_PARAMS = MappingProxyType({})
+
+
+def _frozen(items) -> frozenset:
+    """A frozenset, the shared empty one when empty (10,000 rules hold tens of thousands of them)."""
+    return frozenset(items) if items else _NONE
+
+
+@dataclass(slots=True)
 class _Candidate:
     action: str
     params: dict
@@ -154,9 +163,9 @@ class _CompiledRule:
         self.start, self.until = r.effective_from, r.effective_until
         self.priority = ns[f"Q{i}"] if isinstance(rp.priority, Checked) else float(rp.priority)
         self.actions = [_CompiledAction(ap, ns, f"P{i}_{j}", f"Q{i}_{j}", self.priority) for j, ap in enumerate(rp.actions)]
-        self.sup_actions = frozenset(r.suppress_actions)
-        self.sup_groups = frozenset(r.suppress_groups)
-        self.sup_tags = frozenset(r.suppress_tags)
+        self.sup_actions = _frozen(r.suppress_actions)
+        self.sup_groups = _frozen(r.suppress_groups)
+        self.sup_tags = _frozen(r.suppress_tags)
         self.reason = r.reason
         self.proposes = bool(self.actions)
         self.suppresses = r.suppresses
@@ -252,7 +261,7 @@ class Ruleset:
         static = []
         for r in self.rules:
             if r.actions and not any(callable(a.priority) or a.dynamic for a in r.actions):
-                r.static = [_Candidate(a.action, MappingProxyType(dict(a.static)), r.id, a.priority, a.group,
+                r.static = [_Candidate(a.action, MappingProxyType(dict(a.static)) if a.static else _NO_PARAMS, r.id, a.priority, a.group,
                                        r.reason, a.tags, (r.index, j)) for j, a in enumerate(r.actions)]
                 static.extend(r.static)
         for rank, c in enumerate(sorted(static, key=_ORDER)):

@@ -82,6 +82,16 @@ class RulesetDef:
     groups: dict[str, int] = field(default_factory=dict)
     mode: str = "all"
 
+    def drop_yaml_nodes(self) -> None:
+        """Forget the YAML maps the checks needed for their diagnostics: a compiled ruleset keeps
+        only the scalars its expressions came from (a third of the memory of a large ruleset)."""
+        for t in self.defaults:
+            t.node = t.params_node = None
+        for r in self.rules:
+            r.node = None
+            for t in r.then:
+                t.node = t.params_node = None
+
 
 class _Reader:
     def __init__(self):
