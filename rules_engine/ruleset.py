@@ -374,7 +374,7 @@ def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
             body.append("    m.sort()\n")  # the winner joins the suppress rules in file order
     code = "".join(body)
     types = dict(_field_types(plan.rdef.schema, ()))
-    lean = _lean(plan) and not re.search(r"\b_v\b", code) and \
+    lean = _lean(plan) and not _ROOT.search(code) and \
         not any(types[p].kind == T.OBJECT_K and loc.reads.get(name) for p, name in g.paths.items())
     if lean:
         raw = frozenset(p for p, name in g.paths.items() if types[p].kind == T.NUMBER_K and loc.float_safe(name))
@@ -412,6 +412,9 @@ def _lean(plan: Plan) -> bool:
                 return False
             seen.add(ap.action)
     return True
+
+
+_ROOT = re.compile(r"\b_v\b")
 
 
 MIN_INDEXED_RULES = 4    # fewer rules on a field than this: plain ifs are cheaper than a lookup
@@ -458,20 +461,25 @@ def _match_body(unit: Unit, name: str, rules, seg_expr, loc: PathLocals) -> list
                     body.append(f"    {'if' if j == 0 else 'elif'} {field} == {const}:  # {label} = {ascii(str(value))}\n")
                 body += rule_lines(members, "        ", loc)
             continue
-        table = []
+        # Bucket functions read the caller's locals (checked values), passed as arguments: no
+        # lookups through the context, so DECIDE may stay lean (see _generate_fused).
+        table, bodies, before = [], [], dict(loc.reads)
         for value, members in buckets.items():
-            bname = f"{name}_B{k}_{len(table)}"
-            bloc = PathLocals()
-            bbody = rule_lines(members, "    ", bloc)
-            unit.add_source(_function(bname, bloc, bbody, f"{label} {'contains' if contains else '='} "
-                                                          f"{ascii(str(value))}", "_s, _v, ap"))
-            table.append(f"{unit.const(value)}: {bname}")
+            bodies.append((f"{name}_B{k}_{len(table)}", f"{label} {'contains' if contains else '='} "
+                                                         f"{ascii(str(value))}", rule_lines(members, "    ", loc)))
+            table.append(f"{unit.const(value)}: {bodies[-1][0]}")
+        used = [x for x, count in loc.reads.items() if count > before.get(x, 0)]
+        if any(_ROOT.search("".join(b)) for _, _, b in bodies):
+            used.append("_v")
+        args = ", ".join(["_s", "ap"] + used)
+        for bname, doc, bbody in bodies:
+            unit.add_source(_function(bname, PathLocals(), bbody, doc, args))
         unit.add_source(f"{name}_IDX{k} = {{{', '.join(table)}}}\n")
         if contains:
             body.append(f"    for e in set({field}):\n        b = {name}_IDX{k}.get(e)\n"
-                        f"        if b is not None:\n            b(_s, _v, ap)\n")
+                        f"        if b is not None:\n            b({args})\n")
         else:
-            body.append(f"    b = {name}_IDX{k}.get({field})\n    if b is not None:\n        b(_s, _v, ap)\n")
+            body.append(f"    b = {name}_IDX{k}.get({field})\n    if b is not None:\n        b({args})\n")
     if indexes:
         body.append("    m.sort()\n")
     return body

@@ -404,6 +404,17 @@ def test_burst_of_calls_while_files_change_has_zero_failures(reload_server):
 
 # ---------------------------------------------------------------- shutdown and workers
 
+SLOW_RULESET = """\
+ruleset: test.slow
+context:
+  n: number
+rules:
+  - id: heavy
+    when: count(for i in 1..n return i * 2) > 0
+    then: [{action: a}]
+"""
+
+
 def test_sigterm_during_load_finishes_calls_in_flight_and_exits_0(tmp_path):
     """SIGTERM under load: every call the server started is answered and delivered, the big
     batch in flight completes, the process exits 0.
@@ -413,16 +424,17 @@ def test_sigterm_during_load_finishes_calls_in_flight_and_exits_0(tmp_path):
     kind ran, so both are safe to retry. The proof that nothing was cut off: the number of calls
     the server reports answered (its `stopped` log line) equals the OK responses clients got.
     """
-    d = _rulesets_dir(tmp_path, **{"offers.yaml": RULESET_V1})
+    d = _rulesets_dir(tmp_path, **{"offers.yaml": RULESET_V1, "slow.yaml": SLOW_RULESET})
     srv = ServerProcess(d, tmp_path / "server.log").start()
     try:
         stub = srv.stub()
         results = {"ok": 0, "refused": 0, "other": []}
         lock = threading.Lock()
         stop = threading.Event()
-        # explained decisions: slower to make, bigger to send back
-        big = pb.DecideBatchRequest(requests=[json_request(context(i), as_of=AS_OF, explain=True)
-                                              for i in range(3000)])
+        # a batch whose every decision runs a 100,000-step loop: seconds of work, however fast the
+        # engine's ordinary decisions become
+        big = pb.DecideBatchRequest(requests=[json_request({"n": 100_000}, ruleset="test.slow", as_of=AS_OF,
+                                                           explain=True) for _ in range(60)])
         big_result = {}
 
         def long_call():
@@ -467,7 +479,7 @@ def test_sigterm_during_load_finishes_calls_in_flight_and_exits_0(tmp_path):
         for t in loaders:
             t.join(timeout=30)
         assert rc == 0
-        assert big_result.get("n") == 3000 and big_result["ok"] == 3000, big_result
+        assert big_result.get("n") == 60 and big_result["ok"] == 60, big_result
         assert big_result["done_at"] > sigterm_at  # it really was in flight when the signal came
         assert results["ok"] > 0 and not results["other"], results
         assert srv.wait_for_event(lambda e: e.get("event") == "draining", timeout=2)
