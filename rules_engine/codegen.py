@@ -107,6 +107,11 @@ def _tshift(s, site, sign, a, b):
                 return a + b if sign > 0 else a - b
             except OverflowError:
                 pass
+    elif b.__class__ is rt.YearsMonths and (a.__class__ is dt.date or a.__class__ is dt.datetime):
+        try:  # the runtime's own month arithmetic (end-of-month clamping), without its dispatch
+            return rt._add_months(a, b.months if sign > 0 else -b.months)
+        except rt.FeelError:
+            pass  # out of range: the runtime call below reports it
     return _op(s, site, rt.add if sign > 0 else rt.sub, a, b)
 
 
@@ -591,7 +596,13 @@ class ExprGen:
         a, b = self.g(node.left), self.g(node.right)
         if node.op in _CTX_ARITH and self.sure(lt, T.NUMBER_K) and self.sure(rt_, T.NUMBER_K):
             return f"{_CTX_ARITH[node.op]}({a}, {b})"
-        if node.op in ("+", "-") and lt.kind in (T.DATE_K, T.DATETIME_K) and rt_.kind in (T.DT_DURATION_K, T.DURATION_K):
+        if node.op == "+" and lt.kind == rt_.kind == T.STRING_K:
+            if not lt.nullable and not rt_.nullable:
+                return f"({a} + {b})"
+            ta, tb = self.unit.tmp(), self.unit.tmp()
+            return f"(None if ({ta} := {a}) is None or ({tb} := {b}) is None else {ta} + {tb})"
+        if node.op in ("+", "-") and lt.kind in (T.DATE_K, T.DATETIME_K) and \
+                rt_.kind in (T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K):
             return f"_tshift(_s, {self.site(node)}, {1 if node.op == '+' else -1}, {a}, {b})"
         return self.op(node, f"_rt.{_RT_ARITH[node.op]}", a, b)
 
@@ -606,6 +617,9 @@ class ExprGen:
         if lt.kind == rt_.kind == T.NUMBER_K:  # always a native comparison below
             self.exact_read(a, b)
             self.exact_read(b, a)
+        if op in ("=", "!=") and T.NULL_K in (lt.kind, rt_.kind):  # `x = null`: true exactly when x is null
+            x = b if lt.kind == T.NULL_K else a
+            return f"({x} {'is' if op == '=' else 'is not'} None)"
         if op in ("=", "!=") and lt.kind == rt_.kind and lt.kind in _SIMPLE_EQ:
             return f"({a} {_PY_CMP[op]} {b})"
         if lt.kind == rt_.kind and lt.kind in _NATIVE_ORDER:
@@ -687,12 +701,16 @@ class ExprGen:
                 tmp = self.unit.tmp()
                 return f"(None if ({tmp} := {x}) is None else {tmp} in {self.unit.const(values)})"
             return expr
-        if isinstance(test, n.RangeLit) and self.sure(vt, T.NUMBER_K) and \
+        if isinstance(test, n.RangeLit) and vt.kind == T.NUMBER_K and \
                 self.sure(self.t(test.start), T.NUMBER_K) and self.sure(self.t(test.end), T.NUMBER_K):
             lo_op = "<=" if test.start_incl else "<"
             hi_op = "<=" if test.end_incl else "<"
-            self.exact_read(x, self.g(test.start), self.g(test.end))
-            return f"({self.g(test.start)} {lo_op} {x} {hi_op} {self.g(test.end)})"
+            lo, hi = self.g(test.start), self.g(test.end)
+            self.exact_read(x, lo, hi)
+            if vt.nullable:
+                tmp = self.unit.tmp()
+                return f"(None if ({tmp} := {x}) is None else {lo} {lo_op} {tmp} {hi_op} {hi})"
+            return f"({lo} {lo_op} {x} {hi_op} {hi})"
         if tt.kind not in (T.LIST_K, T.RANGE_K, T.ANY_K) and vt.kind == tt.kind and vt.kind in _SIMPLE_EQ:
             return f"({x} == {self.g(test)})"
         return self.op(test, "_rt.in_test", x, self.g(test))

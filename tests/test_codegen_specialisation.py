@@ -11,12 +11,15 @@ import pytest
 import rules_engine
 
 SCHEMA = {"d": "date", "t": "datetime", "tm": "time", "dur": "duration", "n": "number", "s": "string",
-          "tags": "list(string)", "ds": "list(date)", "od": "date?"}
+          "tags": "list(string)", "ds": "list(date)", "od": "date?", "on": "number?", "os": "string?",
+          "ed": "date"}
 CTX = {"d": "2026-03-01", "t": "2026-03-29T01:30:00+01:00", "tm": "10:00:00", "dur": "PT36H", "n": 5,
-       "s": "gold", "tags": ["vip", "new"], "ds": ["2026-01-01", "2026-02-28"], "od": None}
+       "s": "gold", "tags": ["vip", "new"], "ds": ["2026-01-01", "2026-02-28"], "od": None, "on": None,
+       "os": None, "ed": "2024-02-29"}
 CTX_DYNAMIC = {"d": dt.date(2026, 3, 1), "t": dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))),
                "tm": dt.time(10), "dur": dt.timedelta(hours=36), "n": 5, "s": "gold", "tags": ["vip", "new"],
-               "ds": [dt.date(2026, 1, 1), dt.date(2026, 2, 28)], "od": None}
+               "ds": [dt.date(2026, 1, 1), dt.date(2026, 2, 28)], "od": None, "on": None, "os": None,
+               "ed": dt.date(2024, 2, 29)}
 
 CASES = [
     'd - duration("P1D")', 'd - duration("PT36H")', 'd + dur', 'd - dur', 't - dur', 't + duration("PT1H")',
@@ -28,6 +31,12 @@ CASES = [
     's in ("gold", "silver")', 'n in (1, 5, 7)', 'n between 1 and 10', 'n in [1..5)',
     'count(ds[item > d - duration("P45D")])', 'some x in ds satisfies x < d - duration("P45D") + duration("P1D")',
     'count(ds[item > @"2026-01-15" and n + 1 > 5])',
+    # years and months: end-of-month clamping, both signs, date and date-time, out of range
+    'ed + duration("P1Y")', 'ed - duration("P12M")', 'ed + duration("-P1M")', 't - duration("P1Y2M")',
+    'd - duration("P9999Y")', 'od + duration("P1Y")',
+    # comparisons with null, nullable ranges, string concatenation
+    'on = null', 'on != null', 'n = null', 'null != s', 'on in [1..5]', 'n in (0..5]', 'on in (1..5)',
+    '"a" + s', 's + os', 'os + "!"',
 ]
 
 
@@ -57,3 +66,11 @@ def test_a_failing_constant_call_still_warns_at_run_time():
 
 def test_count_is_a_number():
     assert rules_engine.compile_expression("count(tags) + 0.5", schema=SCHEMA).evaluate(CTX) == Decimal("2.5")
+
+
+@pytest.mark.parametrize("expr, fragment", [
+    ('ed + duration("P1Y")', "_tshift("), ('on = null', " is None)"), ('on != null', " is not None)"),
+    ('on in [1..5]', "is None else "), ('s + os', " + _t"), ('"a" + s', "('a' + ")])
+def test_typed_operations_compile_to_python_operators(expr, fragment):
+    src = rules_engine.compile_expression(expr, schema=SCHEMA).source
+    assert fragment in src and "_op(" not in src, src
