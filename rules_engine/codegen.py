@@ -96,6 +96,16 @@ def _op(s: EvalState, site: int, fn, *args):
     return None
 
 
+def _concat(s, site, a, b):
+    """String + string, nulls giving null, within the size cap that _op keeps for the runtime."""
+    if a is None or b is None:
+        return None
+    if len(a) + len(b) > MAX_VALUE_SIZE:
+        s.warn(site, f"result too large: {len(a) + len(b):,} characters (the limit is {MAX_VALUE_SIZE:,})")
+        return None
+    return a + b
+
+
 def _tshift(s, site, sign, a, b):
     """date / date-time plus or minus a days-and-time duration: Python's own arithmetic where it
     is FEEL's (fixed offsets, whole days for a date), the runtime otherwise."""
@@ -235,7 +245,7 @@ RUNTIME_NAMES = {
     "_and": _and, "_or": _or, "_some": _some, "_every": _every, "_set_entry": _set_entry,
     "_loop": _loop, "_and_lazy": _and_lazy, "_or_lazy": _or_lazy, "_each": _each, "_each_flat": _each_flat, "_some_each": _some_each, "_every_each": _every_each,
     "_add": rt.CTX.add, "_sub": rt.CTX.subtract, "_mul": rt.CTX.multiply, "_minus": rt.CTX.minus,
-    "_tshift": _tshift, "_tcmp": _tcmp, "_lt": operator.lt, "_le": operator.le, "_gt": operator.gt,
+    "_tshift": _tshift, "_tcmp": _tcmp, "_concat": _concat, "_lt": operator.lt, "_le": operator.le, "_gt": operator.gt,
     "_ge": operator.ge, "Decimal": Decimal, "__builtins__": {"any": any, "all": all, "isinstance": isinstance, "list": list, "dict": dict, "set": set,
                      "str": str, "tuple": tuple, "int": int, "len": len, "float": float, "bool": bool, "repr": repr},
 }
@@ -597,10 +607,7 @@ class ExprGen:
         if node.op in _CTX_ARITH and self.sure(lt, T.NUMBER_K) and self.sure(rt_, T.NUMBER_K):
             return f"{_CTX_ARITH[node.op]}({a}, {b})"
         if node.op == "+" and lt.kind == rt_.kind == T.STRING_K:
-            if not lt.nullable and not rt_.nullable:
-                return f"({a} + {b})"
-            ta, tb = self.unit.tmp(), self.unit.tmp()
-            return f"(None if ({ta} := {a}) is None or ({tb} := {b}) is None else {ta} + {tb})"
+            return f"_concat(_s, {self.site(node)}, {a}, {b})"
         if node.op in ("+", "-") and lt.kind in (T.DATE_K, T.DATETIME_K) and \
                 rt_.kind in (T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K):
             return f"_tshift(_s, {self.site(node)}, {1 if node.op == '+' else -1}, {a}, {b})"

@@ -70,7 +70,7 @@ def test_count_is_a_number():
 
 @pytest.mark.parametrize("expr, fragment", [
     ('ed + duration("P1Y")', "_tshift("), ('on = null', " is None)"), ('on != null', " is not None)"),
-    ('on in [1..5]', "is None else "), ('s + os', " + _t"), ('"a" + s', "('a' + ")])
+    ('on in [1..5]', "is None else "), ('s + os', "_concat("), ('"a" + s', "_concat(")])
 def test_typed_operations_compile_to_python_operators(expr, fragment):
     src = rules_engine.compile_expression(expr, schema=SCHEMA).source
     assert fragment in src and "_op(" not in src, src
