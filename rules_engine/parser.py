@@ -330,6 +330,9 @@ _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\
 
 
 def _unescape(body: str) -> str:
+    if "\\" not in body:
+        return body
+
     def repl(m: re.Match) -> str:
         s = m.group(1)
         if s[0] in "uU" and len(s) > 1:
@@ -343,18 +346,20 @@ _RANGES = {"range_ii": (True, True), "range_ie": (True, False), "range_ei": (Fal
 
 
 def _start(x) -> int:
-    if isinstance(x, n.Node):
-        return x.span.start
+    span = getattr(x, "span", None)  # a node (the common case first: one C call)
+    if span is not None:
+        return span.start
     if isinstance(x, list):
         return _start(x[0])
     if isinstance(x, tuple):  # a context entry: (key, value, key start)
         return x[2]
-    return x.start_pos  # a token (Lark's, or lark-cython's)
+    return x.start_pos  # a token (the driver's, or Lark's)
 
 
 def _end(x) -> int:
-    if isinstance(x, n.Node):
-        return x.span.end
+    span = getattr(x, "span", None)
+    if span is not None:
+        return span.end
     if isinstance(x, list):
         return _end(x[-1])
     if isinstance(x, tuple):

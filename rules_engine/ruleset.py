@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -489,6 +490,19 @@ def _match_body(unit: Unit, name: str, rules, seg_expr, loc: PathLocals) -> list
 
 def compile_ruleset_text(text: str, filename: str = "<ruleset>"):
     """Compile ruleset YAML text; raises RulesetError listing every problem."""
+    # Compiling allocates millions of objects that live on, and each allocation burst would start
+    # another full collection of all of them (a quarter of the time at 10,000 rules). None of
+    # these objects form garbage cycles worth collecting meanwhile.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile_text(text, filename)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compile_text(text: str, filename: str):
     from .decision import Ruleset
     try:
         root = load_yaml(text, filename)
