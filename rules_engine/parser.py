@@ -91,12 +91,18 @@ class _Driver:
             raise AssertionError("terminal callbacks are not supported by the driver")
         self.start = table.start_states["start"]
         self.end = table.end_states["start"]
+        # Per parser state, one pattern that skips whitespace and comments (an atomic group: no
+        # backtracking into it) and then matches Lark's own alternation of the terminals the
+        # state accepts, in Lark's order; and the skip pattern alone, for the end of the text.
         self.lexers = {}
         for state, basic in lark.parser.lexer.lexers.items():
-            mres = tuple(basic.scanner._mres)  # builds the scanner, and with it `callback`
-            if basic.callback:
-                raise AssertionError("lexer callbacks are not supported by the driver")
-            self.lexers[state] = (mres, frozenset(basic.ignore_types))
+            mres = basic.scanner._mres  # builds the scanner, and with it `callback`
+            if basic.callback or len(mres) != 1:
+                raise AssertionError("lexer callbacks and split scanners are not supported by the driver")
+            ignore = frozenset(basic.ignore_types)
+            skip = "(?>(?:" + "|".join(lark.get_terminal(t).pattern.to_regexp() for t in sorted(ignore)) + ")*)"
+            self.lexers[state] = (re.compile(skip + "(?:" + mres[0].pattern + ")", mres[0].flags),
+                                  re.compile(skip), ignore)
         # state -> {terminal or rule name: (True, next state) | (False, (size, callback, goto name, unit))}
         self.actions: dict = {}
         for state, acts in table.states.items():
@@ -131,20 +137,19 @@ class _Driver:
         pos, n, shifted = 0, len(text), 0
         while True:
             tok, typ = None, "$END"
-            mres, ignore = lexers.get(states[-1], ((), ()))
-            while pos < n:  # the next terminal this state can accept (whitespace and comments skipped)
-                for mre in mres:
-                    m = mre.match(text, pos)
-                    if m is not None:
-                        break
-                else:
-                    return None, 0
+            while pos < n:  # the next terminal this state can accept
+                lexer, skip, ignore = lexers[states[-1]]
+                m = lexer.match(text, pos)
+                if m is None:  # only whitespace and comments left, or not in the language
+                    if skip.match(text, pos).end() != n:
+                        return None, 0
+                    break
                 typ = m.lastgroup
-                start, pos = pos, m.end()
-                if typ in ignore:
+                start, pos = m.start(typ), m.end()
+                if typ in ignore:  # cannot follow the skip pattern, but Lark's rule is to skip it
                     typ = "$END"
                     continue
-                tok = _Token(m.group())
+                tok = _Token(m.group(typ))
                 tok.type, tok.start_pos, tok.end_pos = typ, start, pos
                 break
             while True:
