@@ -170,9 +170,15 @@ def _temporal(t: Type, expected: str) -> Converter:
         k, rt.parse_duration)
     needs_offset = k == T.DATETIME_K
     shape = f"{expected} ({_EXAMPLES[k]})"
+    # Contexts repeat the same dates (order and contact histories, today's date...): a string
+    # already converted is looked up. The values are immutable; the memo is bounded.
+    memo: dict = {}
 
     def parse(v, path):
         if v.__class__ is str:  # what JSON brings: checked first
+            value = memo.get(v)
+            if value is not None:
+                return value
             try:
                 value = parser(v)
             except rt.FeelError:
@@ -194,8 +200,13 @@ def _temporal(t: Type, expected: str) -> Converter:
         if k == T.DT_DURATION_K and not isinstance(value, dt.timedelta) or \
                 k == T.YM_DURATION_K and not isinstance(value, rt.YearsMonths):
             raise _Bad(path, expected, v)
+        if v.__class__ is str and len(memo) < MEMO_SIZE:
+            memo[v] = value
         return value
     return parse
+
+
+MEMO_SIZE = 4096  # converted strings remembered per temporal field type of a schema
 
 
 _EXAMPLES = {T.DATE_K: 'ISO date such as "2026-11-22"', T.DATETIME_K: 'ISO date-time with offset such as "2026-11-22T10:00:00Z"',

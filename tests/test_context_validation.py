@@ -233,3 +233,20 @@ def test_year_month_and_day_time_durations_are_checked():
     with pytest.raises(ContextError) as info:
         rs.decide({"tenure": "two years"}, as_of=AS_OF)
     assert info.value.path == "tenure"
+
+
+def test_converted_temporal_strings_are_remembered_within_bounds():
+    from rules_engine import schema as S
+    from rules_engine import typesys as T
+    conv = S.converter(T.object_of([("d", S.parse_type("date")), ("t", S.parse_type("datetime"))]))
+    a = conv({"d": "2026-11-22", "t": "2026-11-22T10:00:00Z"})
+    b = conv({"d": "2026-11-22", "t": "2026-11-22T10:00:00Z"})
+    assert a == b and a["d"] is b["d"] and a["t"] is b["t"]  # the second time from the memo
+    for bad in ({"d": "2026-13-01", "t": "2026-11-22T10:00:00Z"}, {"d": "2026-11-22", "t": "2026-11-22T10:00:00"}):
+        for _ in range(2):  # a rejected string is never remembered: rejected again, same message
+            with pytest.raises(S.ContextError):
+                conv(bad)
+    for i in range(S.MEMO_SIZE + 10):  # more distinct strings than the memo holds: still converted
+        day = 1 + i % 28
+        assert conv({"d": f"{2000 + i // 336:04d}-{1 + (i // 28) % 12:02d}-{day:02d}",
+                     "t": "2026-11-22T10:00:00Z"})["d"].day == day
