@@ -151,8 +151,10 @@ class _Gen:
         if t.nullable:
             lines.append(f"{indent}if {var} is not None:")
             lines += body
-        elif self.fast and k in (T.STRING_K, T.NUMBER_K, T.BOOLEAN_K, T.LIST_K):
-            lines += body  # the checks above reject None with the same message: no test of its own
+        elif self.fast and (k in (T.STRING_K, T.NUMBER_K, T.BOOLEAN_K, T.LIST_K) or k == T.OBJECT_K and t.fields):
+            # The checks above reject None with the same message, and an object's first field
+            # access raises on None (the caller then validates again, carefully): no test of its own.
+            lines += body
         else:
             lines.append(f"{indent}if {var} is None:")
             lines.append(f"{indent}    raise _Bad({p}, {exp}, None)")
