@@ -21,6 +21,7 @@ class IndexKey:
     path: tuple[str, ...]
     values: frozenset
     contains: bool = False   # the path is a list that must contain one of the values
+    domain: int = 0          # how many values the field can take (an enum's size), 0 if unbounded
 
 
 @dataclass
@@ -63,7 +64,7 @@ def _key_of(node: n.Node, c: Checked) -> "IndexKey | None":
             t = c.types.get(id(a))
             if path and lit is not None and t is not None and t.kind in (T.STRING_K, T.NUMBER_K) \
                     and isinstance(lit, str) == (t.kind == T.STRING_K):
-                return IndexKey(path, frozenset([lit]))
+                return IndexKey(path, frozenset([lit]), domain=len(t.values or ()))
     if isinstance(node, n.In):
         path = _input_path(node.value, c)
         t = c.types.get(id(node.value))
@@ -80,7 +81,7 @@ def _key_of(node: n.Node, c: Checked) -> "IndexKey | None":
                     return None
                 values.append(lit)
             if values:
-                return IndexKey(path, frozenset(values))
+                return IndexKey(path, frozenset(values), domain=len(t.values or ()))
         # "vip" in customer.tags: membership of a literal in a list field
         lit = _literal(node.value)
         lst = node.test
@@ -98,19 +99,11 @@ def _key_of(node: n.Node, c: Checked) -> "IndexKey | None":
     return None
 
 
-def _selectivity(key: IndexKey, c: Checked) -> float:
+def _selectivity(key: IndexKey) -> float:
     """Estimated share of contexts that reach the bucket (smaller is better)."""
     if key.contains:
         return 0.3 * len(key.values)
-    values = None
-    t = None
-    for node in n.walk(c.node):  # find the path's type to read enum sizes
-        if _input_path(node, c) == key.path:
-            t = c.types.get(id(node))
-            break
-    if t is not None and t.values:
-        values = len(t.values)
-    return len(key.values) / values if values else 0.1 * len(key.values)
+    return len(key.values) / key.domain if key.domain else 0.1 * len(key.values)
 
 
 def plan_rule(index: int, checked: Checked) -> IndexedRule:
@@ -121,7 +114,7 @@ def plan_rule(index: int, checked: Checked) -> IndexedRule:
     for k, conj in enumerate(conjuncts):
         key = _key_of(conj, checked)
         if key is not None:
-            sel = _selectivity(key, checked)
+            sel = _selectivity(key)
             if sel < best_sel:
                 best, best_sel = (k, key), sel
     if best is None:
