@@ -43,8 +43,10 @@ class EvalState:
     def __init__(self, clock: "dt.datetime | None" = None):
         self._clock = clock
         self.ts = _time() if clock is None else None
-        self.warnings: list[tuple[int, str]] = []
-        self.cache: dict = {}
+        # Most decisions warn about nothing and read no segment: the list and the dict are made
+        # when first needed (two allocations fewer per decision).
+        self.warnings: "tuple | list[tuple[int, str]]" = ()
+        self.cache: "dict | None" = None   # segment index -> value, made by the first segment read
         self.steps = MAX_LOOP_STEPS   # list items that loops and filters may still visit
 
     @property
@@ -54,10 +56,13 @@ class EvalState:
         return self._clock
 
     def warn(self, site: int, message: str) -> None:
-        if len(self.warnings) < MAX_WARNINGS:  # a runaway loop must not pile up warnings without end
-            self.warnings.append((site, message))
-        elif len(self.warnings) == MAX_WARNINGS:
-            self.warnings.append((site, f"more than {MAX_WARNINGS} warnings; the rest are not recorded"))
+        warnings = self.warnings
+        if warnings.__class__ is tuple:
+            warnings = self.warnings = []
+        if len(warnings) < MAX_WARNINGS:  # a runaway loop must not pile up warnings without end
+            warnings.append((site, message))
+        elif len(warnings) == MAX_WARNINGS:
+            warnings.append((site, f"more than {MAX_WARNINGS} warnings; the rest are not recorded"))
 
 
 # Loops and filters visit at most this many list items in one evaluation (a decision): nested

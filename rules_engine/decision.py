@@ -611,6 +611,8 @@ class _Explainer:
                     for k, (_, names) in enumerate(self.parts)]
 
     def explain(self, s: EvalState, v: dict):
+        if s.cache is None:
+            s.cache = {}  # shared with the probes: each segment is still evaluated once
         for (text, _), (fn, reads) in zip(self.parts, self.fns):
             probe = EvalState(s.clock)
             probe.cache = s.cache

@@ -252,7 +252,8 @@ def generate(plan: Plan, name: str) -> "tuple[Unit, dict]":
         body = ExprGen(unit, c, seg_expr).generate(dynamic_root=False)
         unit.label_sites(first, f"segment:{s}")
         # a segment is evaluated at most once per decision: its value is cached in the state
-        unit.add_source(f"# segment {ascii(s)}\ndef S{i}(_s, _v):\n    c = _s.cache\n    if {i} in c:\n"
+        unit.add_source(f"# segment {ascii(s)}\ndef S{i}(_s, _v):\n    c = _s.cache\n    if c is None:\n"
+                        f"        c = _s.cache = {{}}\n    elif {i} in c:\n"
                         f"        return c[{i}]\n    r = c[{i}] = {body}\n    return r\n")
     for i, rp in enumerate(plan.rules):
         # each rule's own `when` function (W) is generated on demand: see generate_conditions
