@@ -418,6 +418,30 @@ class ExprGen:
             return "False"  # a literal that is not a boolean (`"x" is True` would be a SyntaxWarning)
         return f"({code}) is True"
 
+    def cond(self, node: n.Node) -> str:
+        """A Python expression that is truthy exactly when `node` is FEEL true, for the places
+        that only ask that: rule conditions, filters, `if`. It evaluates exactly what the
+        three-valued code would (so the same warnings): `and` goes left to right and stops at the
+        first false, `or` at the first true. Without having to tell false from null, it needs none
+        of the nested conditionals of three-valued `and`/`or`."""
+        if id(node) not in self.hoisted:
+            if isinstance(node, n.Or):
+                return "(" + " or ".join(self.cond(x) for x in node.items) + ")"
+            if isinstance(node, n.And):
+                parts, checks = [], []
+                for x in node.items[:-1]:
+                    # A function's declared result type does not promise non-null (`not(null)`
+                    # is null): only call-free items typed boolean are True or False for sure.
+                    if self.sure(self.t(x), T.BOOLEAN_K) and not any(isinstance(y, n.Call) for y in n.walk(x)):
+                        parts.append(self.g(x))
+                    else:  # null goes on to the next item, like false would not: test it at the end
+                        tmp = self.unit.tmp()
+                        parts.append(f"({tmp} := {self.g(x)}) is not False")
+                        checks.append(f"{tmp} is True")
+                parts.append(self.cond(node.items[-1]))
+                return "(" + " and ".join(parts + checks) + ")"
+        return self.truth(node, self.g(node))
+
     def g(self, node: n.Node) -> str:
         hoisted = self.hoisted.get(id(node))
         if hoisted is not None:
@@ -530,15 +554,14 @@ class ExprGen:
             return self.op(node, "_rt.index", base, self.g(node.cond))
         local = self._item_local(node)
         hoisted = self.hoist(node.cond) if cond_t.kind in (T.BOOLEAN_K, T.NULL_K) else []
-        cond = self.g(node.cond)
-        test = self.truth(node.cond, cond)
         if cond_t.kind in (T.BOOLEAN_K, T.NULL_K):
+            test = self.cond(node.cond)
             if base_t.kind == T.LIST_K and not base_t.nullable and ":=" not in base:
                 return self.before(hoisted, f"[{local} for {local} in _loop(_s, {base}) if {test}]")
             tmp = self.unit.tmp()
             return self.before(hoisted, f"(None if ({tmp} := {base}) is None else "
                                         f"[{local} for {local} in _loop(_s, {tmp}) if {test}])")
-        return f"_filter_dyn(_s, {self.site(node)}, {base}, lambda {local}: {cond})"
+        return f"_filter_dyn(_s, {self.site(node)}, {base}, lambda {local}: {self.g(node.cond)})"
 
     def _item_local(self, node: n.Filter) -> str:
         # the checker named the filter's item local; find it through any reference in the condition
@@ -754,8 +777,7 @@ class ExprGen:
                        repr(node.start_incl), repr(node.end_incl))
 
     def g_If(self, node: n.If):
-        c = self.g(node.cond)
-        test = self.truth(node.cond, c)
+        test = self.cond(node.cond)
         return f"({self.g(node.then)} if {test} else {self.g(node.else_)})"
 
     def loops(self, iters) -> "list[tuple[str, str]]":

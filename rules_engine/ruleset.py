@@ -326,8 +326,7 @@ def _conditions(unit: Unit, rp: RulePlan, conjuncts, seg_expr, locals_: PathLoca
     first = len(unit.sites)
     parts = []
     for c in conjuncts:
-        code = gen.g(c)
-        parts.append(code if gen.sure(gen.t(c), T.BOOLEAN_K) else f"({code}) is True")
+        parts.append(gen.cond(c))
     unit.label_sites(first, rp.rule.id)
     window = _window(unit, rp)
     if window:

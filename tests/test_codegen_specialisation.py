@@ -74,3 +74,34 @@ def test_count_is_a_number():
 def test_typed_operations_compile_to_python_operators(expr, fragment):
     src = rules_engine.compile_expression(expr, schema=SCHEMA).source
     assert fragment in src and "_op(" not in src, src
+
+
+# -- conditions: where only "is it true?" matters, `and`/`or` compile to plain Python logic -------
+
+_ATOMS = ["a", "b", "c", 'date(w) > @"2026-01-01"']  # the last one is null with a warning for a bad w
+_SHAPES = ["{0} and {1}", "{0} or {1}", "{0} and {1} and {2}", "{0} or {1} or {2}", "({0} or {1}) and {2}",
+           "{0} and ({1} or {2})", "not({0}) and {1}", "({0} and {1}) or ({2} and {3})"]
+
+
+@pytest.mark.parametrize("shape", _SHAPES)
+def test_condition_code_agrees_with_three_valued_logic(shape):
+    import itertools
+    schema = {"a": "boolean?", "b": "boolean?", "c": "boolean?", "w": "string"}
+    for atoms in itertools.permutations(_ATOMS, 4):
+        expr = shape.format(*atoms)
+        fast = rules_engine.compile_expression(f'if  {expr}  then "T" else "F"', schema=schema)  # same columns
+        slow = rules_engine.compile_expression(f'if ({expr}) = true then "T" else "F"', schema=schema)
+        three = rules_engine.compile_expression(expr, schema=schema)
+        for a, b, c in itertools.product((True, False, None), repeat=3):
+            for w in ("2026-02-01", "bad"):
+                ctx = {"a": a, "b": b, "c": c, "w": w}
+                got, got_w = fast.evaluate_with_warnings(ctx)
+                want, want_w = slow.evaluate_with_warnings(ctx)
+                value, _ = three.evaluate_with_warnings(ctx)
+                assert got == want == ("T" if value is True else "F"), (expr, ctx)
+                assert got_w == want_w, (expr, ctx)  # the same parts evaluated, the same warnings
+
+
+def test_filter_conditions_use_plain_logic():
+    src = rules_engine.compile_expression('count(ds[item > d and (od = null or item < od)])', schema=SCHEMA).source
+    assert " if " in src and "(False if" not in src and "(True if" not in src, src
