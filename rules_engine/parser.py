@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 import re
+import threading
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
@@ -44,6 +45,36 @@ def parse(src: "ExprSource | str") -> n.Node:
                                            f"expression is {len(text):,} characters long; the limit is {MAX_LENGTH:,}")])
     if not text.strip():
         raise CompileError([src.diagnostic(Span(0, max(1, len(text))), "E-SYNTAX", "empty expression: expected an expression")])
+    node = _PARSED.get(text)
+    if node is not None:
+        return node
+    node = _parse(src, text)
+    _remember(text, node)
+    return node
+
+
+# Parsed trees by expression text. Nodes are immutable and their spans are relative to the text,
+# so a tree serves every occurrence of the same text: recompiling an edited ruleset (a server's
+# --reload, a CI run checking variants) reparses only the expressions that changed.
+_PARSED: dict = {}
+_PARSED_CHARS = [0]
+_PARSED_LOCK = threading.Lock()
+MAX_REMEMBERED_CHARS = 3_000_000  # of expression text: about 20,000 typical conditions, ~70 MB of trees
+
+
+def _remember(text: str, node: n.Node) -> None:
+    with _PARSED_LOCK:
+        if text in _PARSED:
+            return
+        _PARSED[text] = node
+        _PARSED_CHARS[0] += len(text)
+        while _PARSED_CHARS[0] > MAX_REMEMBERED_CHARS:  # forget the oldest first
+            old = next(iter(_PARSED))
+            del _PARSED[old]
+            _PARSED_CHARS[0] -= len(old)
+
+
+def _parse(src: ExprSource, text: str) -> n.Node:
     # nesting deeper than MAX_DEPTH takes more openers than that (counting them is cheap)
     if sum(map(text.count, "([{-")) > MAX_DEPTH:
         too_deep = _nesting_precheck(text)

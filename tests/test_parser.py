@@ -459,3 +459,44 @@ def test_the_driver_builds_what_lark_builds():
             continue
         assert repr(mine) == repr(theirs), text
     assert rejected > 10  # invalid texts were in the corpus too
+
+
+def test_parsed_trees_are_remembered_by_text_and_bounded(monkeypatch):
+    from rules_engine import parser as P
+    a = P.parse("customer.age > 30 and customer.tier = \"gold\"")
+    assert P.parse("customer.age > 30 and customer.tier = \"gold\"") is a  # immutable: shared
+    monkeypatch.setattr(P, "_PARSED", {})
+    monkeypatch.setattr(P, "_PARSED_CHARS", [0])
+    monkeypatch.setattr(P, "MAX_REMEMBERED_CHARS", 40)
+    texts = [f"x + {i:010d}" for i in range(8)]   # 14 characters each: only the last few fit
+    for t in texts:
+        P.parse(t)
+    assert texts[-1] in P._PARSED and texts[0] not in P._PARSED
+    assert P._PARSED_CHARS[0] <= P.MAX_REMEMBERED_CHARS
+    assert P._PARSED_CHARS[0] == sum(map(len, P._PARSED))
+    with pytest.raises(CompileError):  # failures are never remembered
+        P.parse("1 +")
+    assert "1 +" not in P._PARSED
+
+
+def test_rules_with_the_same_condition_text_share_a_tree_and_decide_alike():
+    import datetime as dt
+
+    import rules_engine
+    rules = "".join(f"""
+  - id: r{i}
+    priority: {i}
+    when: customer.age > 30 and (customer.vip or customer.name = null)
+    then: [{{action: a{i}, params: {{n: '=customer.age + {i}'}}}}]
+""" for i in range(3))
+    text = "ruleset: s\ncontext:\n  customer: {age: number, vip: boolean?, name: string?}\nrules:" + rules
+    rs = rules_engine.compile_ruleset_text(text, filename="s.yaml")
+    whens = [r.plan.when.node for r in rs.rules]
+    assert whens[0] is whens[1] is whens[2]
+    as_of = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
+    for ctx in ({"customer": {"age": 40, "vip": None, "name": None}},
+                {"customer": {"age": 40, "vip": False, "name": "x"}}, {"customer": {"age": 20}}):
+        fast, slow = rs.decide(ctx, as_of=as_of), rs.decide(ctx, as_of=as_of, explain=True)
+        assert [a.to_dict() for a in fast.actions] == [a.to_dict() for a in slow.actions]
+        assert fast.matched_rules == slow.matched_rules
+    assert [a.params["n"] for a in rs.decide({"customer": {"age": 40}}, as_of=as_of).actions] == [42, 41, 40]
