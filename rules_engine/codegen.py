@@ -278,7 +278,6 @@ class Unit:
         self.consts: dict[str, object] = {}
         self._const_keys: dict[tuple, str] = {}
         self.sites: list[Site] = sites if sites is not None else []  # shared: one numbering of sites
-        self._tmp = 0
 
     def const(self, value) -> str:
         key = (type(value).__name__, value) if _hashable(value) else ("id", id(value))
@@ -298,10 +297,6 @@ class Unit:
         for k in range(first, len(self.sites)):
             site = self.sites[k]
             self.sites[k] = Site(site.source, site.span, label)
-
-    def tmp(self) -> str:
-        self._tmp += 1
-        return f"_t{self._tmp}"
 
     def add_function(self, name: str, body_expr: str, comment: str = "", params: str = "_s, _v") -> None:
         """Add `def name(params): return body_expr`; constants become default arguments (fast locals)."""
@@ -390,6 +385,14 @@ class ExprGen:
         self.dynamic_root = True
         self.path_locals = path_locals
         self.hoisted: dict[int, str] = {}   # node id -> local holding its loop-invariant value
+        self._tmp = 0
+
+    def tmp(self) -> str:
+        """A fresh local for this expression. Numbered per expression, not per unit: the rules of
+        one DECIDE then reuse the same few names (each condition assigns its temporaries before
+        reading them), and the function's frame stays small however many rules it holds."""
+        self._tmp += 1
+        return f"_t{self._tmp}"
 
     def generate(self, dynamic_root: bool) -> str:
         self.dynamic_root = dynamic_root
@@ -435,7 +438,7 @@ class ExprGen:
                     if self.sure(self.t(x), T.BOOLEAN_K) and not any(isinstance(y, n.Call) for y in n.walk(x)):
                         parts.append(self.g(x))
                     else:  # null goes on to the next item, like false would not: test it at the end
-                        tmp = self.unit.tmp()
+                        tmp = self.tmp()
                         parts.append(f"({tmp} := {self.g(x)}) is not False")
                         checks.append(f"{tmp} is True")
                 parts.append(self.cond(node.items[-1]))
@@ -459,7 +462,7 @@ class ExprGen:
             if isinstance(x, (n.Call, n.Arith, n.Negate)) and self.invariant(x):
                 code = self.g(x)
                 if not code.isidentifier():  # a folded constant needs no hoisting
-                    name = "_h" + self.unit.tmp()[2:]
+                    name = "_h" + self.tmp()[2:]
                     self.hoisted[id(x)] = name
                     assigns.append(f"({name} := {code})")
                 continue
@@ -542,7 +545,7 @@ class ExprGen:
         if base_t.kind == T.OBJECT_K and base_t.fields is not None and base_t.field(node.name) is not None:
             if not base_t.nullable:
                 return f"{base}[{node.name!r}]"
-            tmp = self.unit.tmp()
+            tmp = self.tmp()
             return f"(None if ({tmp} := {base}) is None else {tmp}[{node.name!r}])"
         return self.op(node, "_rt.get_property", base, repr(node.name))
 
@@ -558,7 +561,7 @@ class ExprGen:
             test = self.cond(node.cond)
             if base_t.kind == T.LIST_K and not base_t.nullable and ":=" not in base:
                 return self.before(hoisted, f"[{local} for {local} in _loop(_s, {base}) if {test}]")
-            tmp = self.unit.tmp()
+            tmp = self.tmp()
             return self.before(hoisted, f"(None if ({tmp} := {base}) is None else "
                                         f"[{local} for {local} in _loop(_s, {tmp}) if {test}])")
         return f"_filter_dyn(_s, {self.site(node)}, {base}, lambda {local}: {self.g(node.cond)})"
@@ -569,7 +572,7 @@ class ExprGen:
             ref = self.c.refs.get(id(sub))
             if ref and ref.kind in ("local", "item_field", "item_or_input") and ref.name.startswith("_i"):
                 return ref.name
-        return self.unit.tmp()
+        return self.tmp()
 
     def g_Call(self, node: n.Call):
         from .builtins import BUILTINS
@@ -618,7 +621,7 @@ class ExprGen:
                 a, b = self.g(args[0]), self.g(args[1])
                 if not lst.nullable:
                     return f"({b} in {a})"
-                tmp = self.unit.tmp()
+                tmp = self.tmp()
                 return f"(None if ({tmp} := {a}) is None else {b} in {tmp})"
         return None
 
@@ -660,7 +663,7 @@ class ExprGen:
         if lt.kind == rt_.kind and lt.kind in _NATIVE_ORDER:
             if not lt.nullable and not rt_.nullable:
                 return f"({a} {_PY_CMP[op]} {b})"
-            ta, tb = self.unit.tmp(), self.unit.tmp()
+            ta, tb = self.tmp(), self.tmp()
             return f"(None if ({ta} := {a}) is None or ({tb} := {b}) is None else {ta} {_PY_CMP[op]} {tb})"
         if op not in ("=", "!=") and lt.kind == rt_.kind and lt.kind in (T.DATETIME_K, T.TIME_K, T.DT_DURATION_K):
             return f"_tcmp(_s, {self.site(node)}, _{_RT_CMP[op]}, _rt.{_RT_CMP[op]}, {a}, {b})"
@@ -679,7 +682,7 @@ class ExprGen:
         expr = parts[-1]
         acc = expr if self.sure(self.t(node.items[-1]), T.BOOLEAN_K) else f"_and({expr})"
         for part in reversed(parts[:-1]):
-            tmp, rest = self.unit.tmp(), self.unit.tmp()
+            tmp, rest = self.tmp(), self.tmp()
             acc = (f"(False if ({tmp} := {part}) is False else "
                    f"(False if ({rest} := {acc}) is False else (True if {tmp} is True and {rest} is True else None)))")
         return acc
@@ -693,7 +696,7 @@ class ExprGen:
         expr = parts[-1]
         acc = expr if self.sure(self.t(node.items[-1]), T.BOOLEAN_K) else f"_or({expr})"
         for part in reversed(parts[:-1]):
-            tmp, rest = self.unit.tmp(), self.unit.tmp()
+            tmp, rest = self.tmp(), self.tmp()
             acc = (f"(True if ({tmp} := {part}) is True else "
                    f"(True if ({rest} := {acc}) is True else (False if {tmp} is False and {rest} is False else None)))")
         return acc
@@ -717,7 +720,7 @@ class ExprGen:
             # x in ("gold", "platinum"): one hash lookup (Python equality is FEEL's for these kinds)
             return self.test(node, x, vt, n.ListLit(node.test.span, tests))
         if len(tests) > 1:
-            tmp = self.unit.tmp()
+            tmp = self.tmp()
             first = self.test(node, f"({tmp} := {x})", vt, tests[0])
             rest = [self.test(node, tmp, vt, t) for t in tests[1:]]
             return f"_or({first}, {', '.join(rest)})"
@@ -733,7 +736,7 @@ class ExprGen:
             values = frozenset(i.value for i in test.items)
             expr = f"({x} in {self.unit.const(values)})"
             if vt.nullable:
-                tmp = self.unit.tmp()
+                tmp = self.tmp()
                 return f"(None if ({tmp} := {x}) is None else {tmp} in {self.unit.const(values)})"
             return expr
         if isinstance(test, n.RangeLit) and vt.kind == T.NUMBER_K and \
@@ -743,7 +746,7 @@ class ExprGen:
             lo, hi = self.g(test.start), self.g(test.end)
             self.exact_read(x, lo, hi)
             if vt.nullable:
-                tmp = self.unit.tmp()
+                tmp = self.tmp()
                 return f"(None if ({tmp} := {x}) is None else {lo} {lo_op} {tmp} {hi_op} {hi})"
             return f"({lo} {lo_op} {x} {hi_op} {hi})"
         if tt.kind not in (T.LIST_K, T.RANGE_K, T.ANY_K) and vt.kind == tt.kind and vt.kind in _SIMPLE_EQ:

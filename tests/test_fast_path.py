@@ -167,3 +167,22 @@ def test_binary_exact_constants():
     assert binary_exact(1150) and binary_exact(Decimal("0.5")) and binary_exact(Decimal("-2.25"))
     assert not binary_exact(Decimal("0.1")) and not binary_exact(2 ** 53 + 1) and not binary_exact(True)
     assert not binary_exact(Decimal("9.313225746154785e-10"))  # 2**-30 is a float, its repr is not exact
+
+
+@pytest.mark.parametrize("mode", ["all", "first"])
+def test_decide_frame_stays_small_however_many_rules(mode):
+    # Temporaries are numbered per condition: 300 rules with three-valued logic (nullable fields,
+    # a call) reuse a few names instead of giving DECIDE a frame of a thousand locals to set up.
+    rules = "".join(f"""
+  - id: r{i}
+    priority: {i}
+    when: (c.a > {i} or c.b = null) and list contains(c.tags, "t{i % 7}") and (c.b < {i} or c.a < 0)
+    then: [a{i}]
+""" for i in range(300))
+    text = "ruleset: big\ncontext:\n  c: {a: number, b: number?, tags: list(string)}\nrules:" + rules
+    text += "policy: {mode: first}\n" if mode == "first" else ""
+    rs = rules_engine.compile_ruleset_text(text, filename="big.yaml")
+    assert rs._ns["DECIDE"].__code__.co_nlocals < 40
+    for ctx in ({"c": {"a": 150, "b": None, "tags": ["t3"]}}, {"c": {"a": 5, "b": 2, "tags": ["t1", "t2"]}}):
+        fast, slow = rs.decide(ctx, as_of=AS_OF), rs.decide(ctx, as_of=AS_OF, explain=True)
+        assert fast.matched_rules == slow.matched_rules
