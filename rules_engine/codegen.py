@@ -26,6 +26,8 @@ _PY_CMP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _RT_CMP = {"=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _RT_ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
 _CTX_ARITH = {"+": "_add", "-": "_sub", "*": "_mul"}
+# Boolean built-ins that cannot fail when none of their arguments is null (see certainly_boolean).
+_TOTAL_PREDICATES = frozenset({"not", "list contains", "contains", "starts with", "ends with"})
 _MAX_INLINE_LOGIC = 8   # longer `and` / `or` chains of possibly-null operands call _and_lazy / _or_lazy
 
 
@@ -433,9 +435,7 @@ class ExprGen:
             if isinstance(node, n.And):
                 parts, checks = [], []
                 for x in node.items[:-1]:
-                    # A function's declared result type does not promise non-null (`not(null)`
-                    # is null): only call-free items typed boolean are True or False for sure.
-                    if self.sure(self.t(x), T.BOOLEAN_K) and not any(isinstance(y, n.Call) for y in n.walk(x)):
+                    if self.certainly_boolean(x):
                         parts.append(self.g(x))
                     else:  # null goes on to the next item, like false would not: test it at the end
                         tmp = self.tmp()
@@ -444,6 +444,19 @@ class ExprGen:
                 parts.append(self.cond(node.items[-1]))
                 return "(" + " and ".join(parts + checks) + ")"
         return self.truth(node, self.g(node))
+
+    def certainly_boolean(self, node: n.Node) -> bool:
+        """True or false at run time, never null. The type says boolean; a call's declared result
+        type is no such promise (`not(null)` is null, a failing call gives null), except for the
+        functions that cannot fail when no argument can be null."""
+        if not self.sure(self.t(node), T.BOOLEAN_K):
+            return False
+        for sub in n.walk(node):
+            if isinstance(sub, n.Call) and not (
+                    sub.name in _TOTAL_PREDICATES and all(self.sure(self.t(a), self.t(a).kind) and not self.t(a).is_any
+                                                          for a in sub.args)):
+                return False
+        return True
 
     def g(self, node: n.Node) -> str:
         hoisted = self.hoisted.get(id(node))
