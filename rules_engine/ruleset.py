@@ -375,7 +375,7 @@ def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
             body.append("    m.sort()\n")  # the winner joins the suppress rules in file order
     code = "".join(body)
     types = dict(_field_types(plan.rdef.schema, ()))
-    lean = _lean(plan) and not _ROOT.search(code) and \
+    lean = _lean(plan) and not _ROOT.search(code + loc.prologue()) and \
         not any(types[p].kind == T.OBJECT_K and loc.reads.get(name) for p, name in g.paths.items())
     if lean:
         raw = frozenset(p for p, name in g.paths.items() if types[p].kind == T.NUMBER_K and loc.float_safe(name))
