@@ -121,3 +121,32 @@ def plan_rule(index: int, checked: Checked) -> IndexedRule:
         return IndexedRule(index, None, conjuncts)
     k, key = best
     return IndexedRule(index, key, conjuncts[:k] + conjuncts[k + 1:], conjuncts[k])
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A conjunct `path > value` (or >=, <, <=) on a non-null number: the rule can match only on one
+    side of `value`. Rules sorted by it from the weakest bound to the strongest form a run in which
+    the first failed bound fails every later one (see ruleset._match_body)."""
+    path: tuple[str, ...]
+    above: bool      # the field must be above the value (> or >=); else below (< or <=)
+    value: object    # int or Decimal
+    strict: bool     # > or <
+
+    def order(self):
+        """Sort key, weakest bound first: ascending (above) or descending (below) values, and at
+        one value the inclusive bound (holds for more) before the strict one."""
+        return (self.value if self.above else -self.value, self.strict)
+
+
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def threshold_of(node: n.Node, c: Checked) -> "Threshold | None":
+    if isinstance(node, n.Compare) and node.op in _FLIPPED:
+        for a, b, op in ((node.left, node.right, node.op), (node.right, node.left, _FLIPPED[node.op])):
+            path = _input_path(a, c)
+            t = c.types.get(id(a))
+            if path and isinstance(b, n.Number) and t is not None and t.kind == T.NUMBER_K:
+                return Threshold(path, op in (">", ">="), b.value, op in (">", "<"))
+    return None

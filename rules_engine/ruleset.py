@@ -444,12 +444,25 @@ def _match_body(unit: Unit, name: str, rules, seg_expr, loc: PathLocals) -> list
         idx = indexes.setdefault((ir.key.path, ir.key.contains), {})
         for value in ir.key.values:
             idx.setdefault(value, []).append((i, rp, ir.rest))
+    unindexed, ranges = _threshold_runs(unindexed)
+
     def rule_lines(members, indent: str, loc_: PathLocals) -> list[str]:
         return [f"{indent}if {_conditions(unit, rp, rest, seg_expr, loc_)}:\n{indent}    ap({i})  # {ascii(rp.rule.id)}\n"
                 for i, rp, rest in members]
 
     body = ["    m = []\n    ap = m.append\n"]
     body += rule_lines(unindexed, "    ", loc)
+    for (path, above), run in ranges.items():
+        # weakest bound first: the first bound that fails fails all the rest of the run
+        body.append(f"    for _ in (None,):  # rules on {'.'.join(path)} {'above' if above else 'below'} a bound\n")
+        for th, i, rp, conj, rest in run:
+            gen = ExprGen(unit, rp.when, seg_expr, path_locals=loc)
+            gen.dynamic_root = False
+            first = len(unit.sites)
+            test = gen.cond(conj)
+            unit.label_sites(first, rp.rule.id)
+            body.append(f"        if not {test}:\n            break\n")
+            body += rule_lines([(i, rp, rest)], "        ", loc)
     for k, ((path, contains), buckets) in enumerate(indexes.items()):
         field = loc.local(path, "_v" + "".join(f"[{p!r}]" for p in path))
         label = ".".join(path)
@@ -481,9 +494,30 @@ def _match_body(unit: Unit, name: str, rules, seg_expr, loc: PathLocals) -> list
                         f"        if b is not None:\n            b({args})\n")
         else:
             body.append(f"    b = {name}_IDX{k}.get({field})\n    if b is not None:\n        b({args})\n")
-    if indexes:
+    if indexes or ranges:
         body.append("    m.sort()\n")
     return body
+
+
+MIN_RUN_RULES = 8  # fewer rules bounded on one field than this: plain ifs are as cheap as a run
+
+
+def _threshold_runs(rules):
+    """Split rules into those without a usable bound and runs of rules bounded on one number field
+    from the same side (see optimizer.Threshold), each run sorted weakest bound first."""
+    from .optimizer import threshold_of
+    runs: dict = {}
+    for i, rp, conjuncts in rules:
+        for k, conj in enumerate(conjuncts):
+            th = threshold_of(conj, rp.when)
+            if th is not None:
+                runs.setdefault((th.path, th.above), []).append((th, i, rp, conj, conjuncts[:k] + conjuncts[k + 1:]))
+                break
+    kept = {key: run for key, run in runs.items() if len(run) >= MIN_RUN_RULES}
+    in_runs = {i for run in kept.values() for _, i, _, _, _ in run}
+    for run in kept.values():
+        run.sort(key=lambda x: (x[0].order(), x[1]))
+    return [r for r in rules if r[0] not in in_runs], kept
 
 
 # -- entry points ---------------------------------------------------------------------------------

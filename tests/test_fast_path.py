@@ -186,3 +186,39 @@ def test_decide_frame_stays_small_however_many_rules(mode):
     for ctx in ({"c": {"a": 150, "b": None, "tags": ["t3"]}}, {"c": {"a": 5, "b": 2, "tags": ["t1", "t2"]}}):
         fast, slow = rs.decide(ctx, as_of=AS_OF), rs.decide(ctx, as_of=AS_OF, explain=True)
         assert fast.matched_rules == slow.matched_rules
+
+
+# -- runs of rules bounded on one number field --------------------------------------------------
+
+_BOUNDS = [("x > 5", 0), ("x >= 5", 1), ("5 < x", 2), ("x > 5.5", 3), ("x >= -2", 4), ("x > 100", 5),
+           ("x >= 0.25", 6), ("x > 5 and y = 1", 7), ("x >= 5 and (y = 2 or y = null)", 8),
+           ("x < 5", 9), ("x <= 5", 10), ("7 > x", 11), ("x < -1", 12), ("x <= 0.25", 13), ("x < 100", 14),
+           ("x <= 5 and y != 1", 15), ("x < 5.5", 16), ("x <= 100.0", 17)]
+
+
+@pytest.mark.parametrize("mode", ["all", "first"])
+def test_bounded_rules_run_weakest_first_and_decide_as_rule_by_rule(mode):
+    rules = "".join(f"""
+  - id: b{k}
+    priority: {(k * 7) % 11}
+    when: {when}
+    then: [a{k}]
+""" for when, k in _BOUNDS)
+    rules += """
+  - id: windowed
+    when: x > 1
+    effective: {until: 2026-01-01T00:00:00Z}
+    then: [w]
+"""
+    text = "ruleset: bounds\ncontext: {x: number, y: number?}\nrules:" + rules
+    text += "policy: {mode: first}\n" if mode == "first" else ""
+    rs = rules_engine.compile_ruleset_text(text, filename="bounds.yaml")
+    if mode == "all":
+        src = rs._unit.source
+        assert "# rules on x above a bound" in src and "# rules on x below a bound" in src
+    for x in (-3, -2, -1.5, -1, 0, 0.25, 0.2500001, 1, 5, 5.0, 5.25, 5.5, 6, 7, 99.99, 100, 100.5, 1e9):
+        for y in (None, 1, 2):
+            ctx = {"x": x, "y": y}
+            fast, slow = rs.decide(ctx, as_of=AS_OF), rs.decide(ctx, as_of=AS_OF, explain=True)
+            assert fast.matched_rules == slow.matched_rules, ctx
+            assert [a.action for a in fast.actions] == [a.action for a in slow.actions], ctx
