@@ -27,10 +27,19 @@ class SourceFile:
     def __init__(self, name: str, text: str):
         self.name = name
         self.text = text
-        self._line_starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._line_starts.append(i + 1)
+        self._starts: "list[int] | None" = None
+
+    @property
+    def _line_starts(self) -> list[int]:
+        """Offsets where lines start, found on first use (most files compile without a diagnostic)."""
+        if self._starts is None:
+            starts, find = [0], self.text.find
+            i = find("\n")
+            while i >= 0:
+                starts.append(i + 1)
+                i = find("\n", i + 1)
+            self._starts = starts
+        return self._starts
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""

@@ -254,9 +254,15 @@ class _Composer:
 
     def run(self, text: str, loader: type) -> "YNode | None":
         handlers = self.handlers
-        try:
-            for event in yaml.parse(text, Loader=loader):
-                handler = handlers.get(type(event))
+        parser = loader(text)
+        get_event, end = parser.get_event, yaml.StreamEndEvent
+        try:  # what yaml.parse does, without a generator and a check_event call per event
+            while True:
+                event = get_event()
+                cls = event.__class__
+                if cls is end:
+                    break
+                handler = handlers.get(cls)
                 if handler is not None:
                     handler(event)
         except _Abort:
@@ -268,6 +274,8 @@ class _Composer:
             if self.src.text[at:at + 1] == "\t" and "cannot start any token" in (e.problem or ""):
                 message = "tab character here: indent YAML with spaces"  # libyaml does not name the tab
             self.error(at, at + 1, "E-YAML", message)
+        finally:
+            parser.dispose()
         return self.root
 
     # -- helpers --------------------------------------------------------------------------------
