@@ -26,8 +26,10 @@ _PY_CMP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _RT_CMP = {"=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _RT_ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
 _CTX_ARITH = {"+": "_add", "-": "_sub", "*": "_mul"}
-# Boolean built-ins that cannot fail when none of their arguments is null (see certainly_boolean).
-_TOTAL_PREDICATES = frozenset({"not", "list contains", "contains", "starts with", "ends with"})
+# Built-ins that cannot fail or give null when none of their arguments is null (see
+# certainly_boolean): any other call may give null whatever its declared result type.
+_TOTAL_FUNCTIONS = frozenset({"not", "list contains", "contains", "starts with", "ends with", "count",
+                              "string length", "upper case", "lower case"})
 _MAX_INLINE_LOGIC = 8   # longer `and` / `or` chains of possibly-null operands call _and_lazy / _or_lazy
 
 
@@ -453,7 +455,7 @@ class ExprGen:
             return False
         for sub in n.walk(node):
             if isinstance(sub, n.Call) and not (
-                    sub.name in _TOTAL_PREDICATES and all(self.sure(self.t(a), self.t(a).kind) and not self.t(a).is_any
+                    sub.name in _TOTAL_FUNCTIONS and all(self.sure(self.t(a), self.t(a).kind) and not self.t(a).is_any
                                                           for a in sub.args)):
                 return False
         return True
@@ -618,7 +620,7 @@ class ExprGen:
     def fast_call(self, node: n.Call) -> "str | None":
         """Plain Python for calls whose argument types make FEEL's semantics Python's own."""
         args = node.args
-        if node.name == "not" and len(args) == 1 and self.sure(self.t(args[0]), T.BOOLEAN_K):
+        if node.name == "not" and len(args) == 1 and self.certainly_boolean(args[0]):
             return f"(not {self.g(args[0])})"
         if node.name == "now" and not args:  # the decision clock is always an aware datetime
             return "_s.clock"
@@ -687,7 +689,7 @@ class ExprGen:
 
     def g_And(self, node: n.And):
         parts = [self.g(x) for x in node.items]
-        if all(self.sure(self.t(x), T.BOOLEAN_K) for x in node.items):
+        if all(self.certainly_boolean(x) for x in node.items):
             return "(" + " and ".join(parts) + ")"
         if len(parts) > _MAX_INLINE_LOGIC:  # nested conditionals would exceed Python's parenthesis limit
             return "_and_lazy(" + ", ".join(f"lambda: {p}" for p in parts) + ")"
@@ -702,7 +704,7 @@ class ExprGen:
 
     def g_Or(self, node: n.Or):
         parts = [self.g(x) for x in node.items]
-        if all(self.sure(self.t(x), T.BOOLEAN_K) for x in node.items):
+        if all(self.certainly_boolean(x) for x in node.items):
             return "(" + " or ".join(parts) + ")"
         if len(parts) > _MAX_INLINE_LOGIC:
             return "_or_lazy(" + ", ".join(f"lambda: {p}" for p in parts) + ")"

@@ -105,3 +105,20 @@ def test_condition_code_agrees_with_three_valued_logic(shape):
 def test_filter_conditions_use_plain_logic():
     src = rules_engine.compile_expression('count(ds[item > d and (od = null or item < od)])', schema=SCHEMA).source
     assert " if " in src and "(False if" not in src and "(True if" not in src, src
+
+
+@pytest.mark.parametrize("expr", ["not(a) and x", "x and not(a)", "not(a) or x", "not(not(a))", "not(a) and not(x)",
+                                  "not(a) or not(x) or c", "not(x) and b", "not(x) or not(b)", "not(a) and b",
+                                  'list contains(tags, "v") and not(a)', "count(tags) > 1 or not(c)",
+                                  'list contains(tags, "v") and not(x)'])
+def test_typed_logic_values_agree_with_the_runtime(expr):
+    # A call typed boolean may still be null (`not(null)`): typed code must not take it for a
+    # Python bool (`None and False` is None, FEEL's `null and false` is false).
+    import itertools
+    schema = {"a": "boolean?", "b": "boolean?", "c": "boolean?", "x": "boolean", "tags": "list(string)"}
+    typed = rules_engine.compile_expression(expr, schema=schema)
+    dynamic = rules_engine.compile_expression(expr)
+    for a, b, c in itertools.product((True, False, None), repeat=3):
+        for x, tags in ((True, []), (False, ["v", "w"])):
+            ctx = {"a": a, "b": b, "c": c, "x": x, "tags": tags}
+            assert typed.evaluate(ctx) == dynamic.evaluate(ctx), (expr, ctx)
