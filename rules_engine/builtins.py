@@ -226,7 +226,13 @@ def _flatten_result(args):
 
 
 # -- boolean ---------------------------------------------------------------------------------------
-@builtin("not", [("negand", BOOLEAN)], BOOLEAN)
+def _not_result(args):
+    """`not` passes null through: its result may be null exactly when its operand may."""
+    t = args[0] if args else ANY
+    return BOOLEAN.as_nullable(t.nullable or t.is_any)
+
+
+@builtin("not", [("negand", BOOLEAN)], _not_result)
 def _not(x):
     if x is None:
         return None

@@ -310,3 +310,17 @@ def test_dynamic_mode_runtime_types():
     assert e.evaluate({"x": "a"}) is None     # checked at run time: null, with a warning
     value, warnings = e.evaluate_with_warnings({"x": "a"})
     assert value is None and len(warnings) == 1 and warnings[0].startswith("<expr>:1:1:")
+
+
+def test_not_passes_null_through_in_its_type():
+    from rules_engine.checker import Env, check
+    from rules_engine.diagnostics import ExprSource
+    from rules_engine.parser import parse
+    from rules_engine.schema import parse_type
+    from rules_engine import typesys as T
+    schema = T.object_of([("a", parse_type("boolean?")), ("x", parse_type("boolean"))])
+    for text, nullable in (("not(a)", True), ("not(x)", False)):
+        src = ExprSource.standalone(text)
+        node = parse(src)
+        c = check(node, src, Env(schema))
+        assert c.types[id(node)].kind == T.BOOLEAN_K and c.types[id(node)].nullable is nullable
