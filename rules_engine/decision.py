@@ -44,6 +44,20 @@ class Action:
         return {"action": self.action, "params": dict(self.params), "rule": self.rule, "priority": self.priority,
                 "group": self.group, "reason": self.reason, "fallback": self.fallback}
 
+    @classmethod
+    def _make(cls, action: str, params: dict, rule: str, priority: float, group: str, reason: str,
+              fallback: bool = False) -> "Action":
+        """The same Action as the constructor, built without the frozen dataclass's seven
+        object.__setattr__ calls (a third of the cost of a decision's computed action)."""
+        a = _new_object(cls)
+        d = a.__dict__
+        d["action"], d["params"], d["rule"], d["priority"] = action, params, rule, priority
+        d["group"], d["reason"], d["fallback"] = group, reason, fallback
+        return a
+
+
+_new_object = object.__new__
+
 
 @dataclass(frozen=True)
 class Suppression:
@@ -138,7 +152,7 @@ class _Candidate:
     result: "Action | None" = None    # the shared Action of a static candidate
 
     def make_action(self) -> Action:
-        return Action(self.action, self.params, self.rule, self.priority, self.group, self.reason)
+        return Action._make(self.action, self.params, self.rule, self.priority, self.group, self.reason)
 
 
 _RANK = attrgetter("rank")
@@ -422,7 +436,7 @@ class Ruleset:
         # 5. fallback
         if not actions and self.defaults:
             for a in self.defaults:
-                actions.append(Action(a.action, self._params(a, s, v), "", a.priority, a.group, "", True))
+                actions.append(Action._make(a.action, self._params(a, s, v), "", a.priority, a.group, "", True))
         warnings = self._warnings(s)
         d = Decision(self.name, self.version, self.hash, s, actions, [r.id for r in matched], suppressed,
                      warnings=warnings)

@@ -1334,3 +1334,15 @@ def test_explain_does_not_change_the_decision():
         explained = comparable(rs.decide(ctx, as_of=AS_OF, explain=True).to_dict())
         explained.pop("explanation")
         assert plain == explained
+
+
+def test_fast_built_actions_are_the_same_frozen_values():
+    import dataclasses
+
+    from rules_engine.decision import Action
+    args = ("offer", {"d": 1}, "r1", 50.0, "g", "why", True)
+    fast, slow = Action._make(*args), Action(*args)
+    assert fast == slow and hash(fast.action) == hash(slow.action) and repr(fast) == repr(slow)
+    assert dataclasses.asdict(fast) == dataclasses.asdict(slow) and fast.to_dict() == slow.to_dict()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.action = "other"
