@@ -303,7 +303,9 @@ class Ruleset:
         return self._convert(context, "")
 
     def decide(self, context: dict, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
-        """Decide for one context. Raises ContextError when the context breaks the schema."""
+        """Decide for one context. Raises ContextError when the context breaks the schema.
+
+        Rulesets of the simple shape replace this method on the instance with `_simple_decide`."""
         s = EvalState(None if as_of is None else _clock(as_of))
         if self._fused is not None and not explain:
             try:
@@ -311,35 +313,21 @@ class Ruleset:
             except _Bad as b:
                 raise self._convert.error(b) from None
             except Exception:  # never expected: the per-rule path below isolates a failing rule
-                s = EvalState(s.clock)
-            else:
-                if self._simple and (idx or not self.defaults):
-                    warnings = self._warnings(s) if s.warnings else None
-                    if not idx:
-                        return Decision(self.name, self.version, self.hash, s, [], [], [], None, warnings)
-                    if len(idx) == 1 and self._one_action_each:  # always so in first mode
-                        i = idx[0]
-                        return Decision(self.name, self.version, self.hash, s, [self._rank_action[self._rank1[i]]],
-                                        [self._ids[i]], [], None, warnings)
-                    # map() over bound C methods: no Python frame per matched rule
-                    if self._one_action_each:
-                        ranks = list(map(self._rank1.__getitem__, idx))
-                    else:
-                        rule_ranks = self._rule_ranks
-                        ranks = [k for i in idx for k in rule_ranks[i]]
-                    ranks.sort()
-                    return Decision(self.name, self.version, self.hash, s,
-                                    list(map(self._rank_action.__getitem__, ranks)),
-                                    list(map(self._ids.__getitem__, idx)), [], None, warnings)
-                if v is None:  # DECIDE only checked the context (ruleset._lean)
-                    v = self.validate(context)
-                return self._decide(s, v, False, list(map(self.rules.__getitem__, idx)))
+                return self._decide(EvalState(s.clock), self.validate(context), False)
+            return self._after_match(context, s, v, idx)
         return self._decide(s, self.validate(context), explain)
 
+    def _after_match(self, context: dict, s: EvalState, v: "dict | None", idx: "list[int]") -> Decision:
+        """Steps 2 to 6 on the rules DECIDE matched."""
+        if v is None:  # DECIDE only checked the context (ruleset._lean)
+            v = self.validate(context)
+        return self._decide(s, v, False, list(map(self.rules.__getitem__, idx)))
+
     def _simple_decide(self):
-        """`decide` for the simple shape (see _precompute_candidates), as a closure over what it
-        reads: the same steps as the general method, minus its attribute lookups and branches."""
-        fused, general, error = self._fused, Ruleset.decide.__get__(self), self._convert.error
+        """`decide` for the simple shape (see _precompute_candidates): the matched rules map to
+        precomputed, pre-ranked actions. A closure over what it reads, without attribute lookups."""
+        fused, error, after_match = self._fused, self._convert.error, self._after_match
+        general, decide_each, validate = Ruleset.decide.__get__(self), self._decide, self.validate
         name, version, content_hash, has_defaults = self.name, self.version, self.hash, bool(self.defaults)
         rank1, rank_action, ids, rule_ranks = self._rank1, self._rank_action, self._ids, self._rule_ranks
         one_action_each, warnings_of = self._one_action_each, self._warnings
@@ -351,14 +339,14 @@ class Ruleset:
                 return general(context, as_of, True)
             s = EvalState(None if as_of is None else _clock(as_of))
             try:
-                _, idx = fused(context, s)
+                v, idx = fused(context, s)
             except _Bad as b:
                 raise error(b) from None
-            except Exception:  # a missing field or a non-object: the general path says exactly what
-                return general(context, as_of, False)
+            except Exception:  # a missing field or a non-object: the careful validator says exactly what
+                return decide_each(EvalState(s.clock), validate(context), False)
             if not idx:
                 if has_defaults:
-                    return general(context, as_of, False)
+                    return after_match(context, s, v, idx)
                 return Decision(name, version, content_hash, s, [], [], [], None,
                                 warnings_of(s) if s.warnings else None)
             if one_action_each:

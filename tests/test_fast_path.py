@@ -222,3 +222,16 @@ def test_bounded_rules_run_weakest_first_and_decide_as_rule_by_rule(mode):
             fast, slow = rs.decide(ctx, as_of=AS_OF), rs.decide(ctx, as_of=AS_OF, explain=True)
             assert fast.matched_rules == slow.matched_rules, ctx
             assert [a.action for a in fast.actions] == [a.action for a in slow.actions], ctx
+
+
+def test_simple_shape_decide_falls_back_to_defaults_and_names_missing_fields():
+    text = ("ruleset: s\ncontext: {c: {x: number}}\nrules:\n  - id: r\n    when: c.x > 5\n    then: [a]\n"
+            "defaults:\n  - {action: d}\n")
+    rs = rules_engine.compile_ruleset_text(text, filename="s.yaml")
+    assert "decide" in vars(rs)  # the simple-shape closure
+    assert [(a.action, a.fallback) for a in rs.decide({"c": {"x": 1}}, as_of=AS_OF).actions] == [("d", True)]
+    assert [a.action for a in rs.decide({"c": {"x": 9}}, as_of=AS_OF).actions] == ["a"]
+    for bad, where in (({"c": {}}, "c.x"), ({"c": None}, "c"), ({}, "c")):
+        with pytest.raises(rules_engine.ContextError) as e:
+            rs.decide(bad, as_of=AS_OF)
+        assert e.value.path == where
