@@ -22,7 +22,7 @@ from . import nodes as n
 from . import runtime as rt
 from .checker import Checked
 from .codegen import EvalState, ExprGen, Unit
-from .ruleset import ActionPlan, Plan, RulePlan
+from .ruleset import ActionPlan, Plan, RulePlan, frozen
 from .schema import converter
 from .validator import _Bad
 
@@ -129,13 +129,7 @@ class Decision:
         return d
 
 
-_NONE = frozenset()
 _NO_PARAMS = MappingProxyType({})
-
-
-def _frozen(items) -> frozenset:
-    """A frozenset, the shared empty one when empty (10,000 rules hold tens of thousands of them)."""
-    return frozenset(items) if items else _NONE
 
 
 @dataclass(slots=True)
@@ -177,9 +171,9 @@ class _CompiledRule:
         self.start, self.until = r.effective_from, r.effective_until
         self.priority = ns[f"Q{i}"] if isinstance(rp.priority, Checked) else float(rp.priority)
         self.actions = [_CompiledAction(ap, ns, f"P{i}_{j}", f"Q{i}_{j}", self.priority) for j, ap in enumerate(rp.actions)]
-        self.sup_actions = _frozen(r.suppress_actions)
-        self.sup_groups = _frozen(r.suppress_groups)
-        self.sup_tags = _frozen(r.suppress_tags)
+        self.sup_actions = frozen(r.suppress_actions)
+        self.sup_groups = frozen(r.suppress_groups)
+        self.sup_tags = frozen(r.suppress_tags)
         self.reason = r.reason
         self.proposes = bool(self.actions)
         self.suppresses = r.suppresses
