@@ -1,10 +1,24 @@
-"""Comparing FEEL run-time values exactly in tests (shared by the runtime and builtin tests)."""
+"""Comparing FEEL run-time values exactly in tests, and the time zone data marker (shared by the
+runtime and builtin tests)."""
 from __future__ import annotations
 
 from datetime import datetime, time
 from decimal import Decimal
 
+import pytest
+
 from rules_engine import runtime as rt
+
+
+def _zone_ok(key: str) -> bool:
+    try:
+        rt._zoneinfo(key)
+        return True
+    except rt.FeelError:
+        return False
+
+
+needs_tzdata = pytest.mark.skipif(not _zone_ok("Europe/Paris"), reason="no IANA time zone data installed")
 
 
 def same(got, want) -> bool:

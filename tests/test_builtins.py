@@ -9,24 +9,13 @@ from decimal import Decimal as D
 
 import pytest
 
-from feel_values import same
+from feel_values import needs_tzdata, same
 from rules_engine import runtime as rt
 from rules_engine import typesys as T
 from rules_engine.builtins import BUILTINS
 from rules_engine.runtime import FeelError, YearsMonths
 
 ERR = object()
-
-
-def _zone_ok(key: str) -> bool:
-    try:
-        rt._zoneinfo(key)
-        return True
-    except FeelError:
-        return False
-
-
-needs_tzdata = pytest.mark.skipif(not _zone_ok("Europe/Paris"), reason="no IANA time zone data installed")
 
 
 def v(text: str):
