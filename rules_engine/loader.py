@@ -273,7 +273,12 @@ class _Composer:
             message = _readable(e)
             if self.src.text[at:at + 1] == "\t" and "cannot start any token" in (e.problem or ""):
                 message = "tab character here: indent YAML with spaces"  # libyaml does not name the tab
-            self.error(at, at + 1, "E-YAML", message)
+            code = "E-YAML"
+            if "maximum nesting depth" in (e.problem or ""):
+                # the libyaml in newer PyYAML wheels (6.0.4 here) stops at 1,000 levels while it scans
+                # ahead, before our own check at MAX_DEPTH sees the events: the same limit, reported alike
+                code, message = "E-YAML-SIZE", f"lists and mappings nest more than {MAX_DEPTH} levels deep"
+            self.error(at, at + 1, code, message)
         finally:
             parser.dispose()
         return self.root
