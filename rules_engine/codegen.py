@@ -115,6 +115,14 @@ def _concat(s, site, a, b):
     return a + b
 
 
+# The decision clock in generated code: the slot when it is set (always, in the service), else the
+# property that reads the wall clock once. A property call per `now()` is a Python frame.
+_CLOCK = "(_s._clock or _s.clock)"
+
+_MONTHS_MEMO: dict = {}    # (date, months) -> shifted date
+_MONTHS_MEMO_SIZE = 1024
+
+
 def _tshift(s, site, sign, a, b):
     """date / date-time plus or minus a days-and-time duration: Python's own arithmetic where it
     is FEEL's (fixed offsets, whole days for a date), the runtime otherwise."""
@@ -127,10 +135,23 @@ def _tshift(s, site, sign, a, b):
             except OverflowError:
                 pass
     elif b.__class__ is rt.YearsMonths and (a.__class__ is dt.date or a.__class__ is dt.datetime):
+        months = b.months if sign > 0 else -b.months
+        if a.__class__ is dt.date:
+            # `today() - duration("P18Y")`: the same date and shift in decision after decision
+            key = (a, months)
+            r = _MONTHS_MEMO.get(key)
+            if r is not None:
+                return r
         try:  # the runtime's own month arithmetic (end-of-month clamping), without its dispatch
-            return rt._add_months(a, b.months if sign > 0 else -b.months)
+            r = rt._add_months(a, months)
         except rt.FeelError:
             pass  # out of range: the runtime call below reports it
+        else:
+            if a.__class__ is dt.date:
+                if len(_MONTHS_MEMO) >= _MONTHS_MEMO_SIZE:
+                    _MONTHS_MEMO.clear()
+                _MONTHS_MEMO[key] = r
+            return r
     return _op(s, site, rt.add if sign > 0 else rt.sub, a, b)
 
 
@@ -600,7 +621,7 @@ class ExprGen:
             return folded
         args = [self.g(a) for a in node.args]
         if fn.needs_clock:
-            args.insert(0, "_s.clock")
+            args.insert(0, _CLOCK)
         return self.op(node, self.unit.const(fn.fn), *args) if args else f"_op(_s, {self.site(node)}, {self.unit.const(fn.fn)})"
 
     def fold_call(self, fn, node: n.Call) -> "str | None":
@@ -623,9 +644,9 @@ class ExprGen:
         if node.name == "not" and len(args) == 1 and self.certainly_boolean(args[0]):
             return f"(not {self.g(args[0])})"
         if node.name == "now" and not args:  # the decision clock is always an aware datetime
-            return "_s.clock"
+            return _CLOCK
         if node.name == "today" and not args:
-            return "_s.clock.date()"
+            return f"{_CLOCK}.date()"
         if node.name == "count" and len(args) == 1 and self.sure(self.t(args[0]), T.LIST_K):
             return f"len({self.g(args[0])})"
         if node.name == "list contains" and len(args) == 2:

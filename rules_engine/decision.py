@@ -284,6 +284,14 @@ class Ruleset:
         self._ids = [r.id for r in self.rules]
         self._rule_ranks = [tuple(c.rank for c in r.static) if r.static else () for r in self.rules]
         self._rank_action = [c.result for c in sorted(static, key=_RANK)]
+        # Fallback actions with literal params are built once too.
+        self._default_actions = [None if a.dynamic else Action._make(
+            a.action, MappingProxyType(dict(a.static)) if a.static else _NO_PARAMS, "", a.priority, a.group, "", True)
+            for a in self.defaults]
+        # Decisions hand out these very objects: a caller may cache what it derives from them (the
+        # gRPC service keeps each one's serialized protobuf), keyed by identity.
+        self.shared_actions: "tuple[Action, ...]" = tuple(self._rank_action) + \
+            tuple(a for a in self._default_actions if a is not None)
         self._one_action_each = all(len(r.actions) == 1 for r in self.rules if r.actions) and \
             all(not r.suppresses or r.actions for r in self.rules)
         self._rank1 = [r.static[0].rank if r.static else -1 for r in self.rules]
@@ -395,7 +403,7 @@ class Ruleset:
                                         "reason": f"suppressed by rule '{by.id}'" + (f" ({by.reason})" if by.reason else "")})
             cands = kept
         # 4. group arbitration
-        if self.groups and cands:
+        if self.groups and len(cands) > 1:  # every group keeps at least one: a lone candidate stays
             cands = self._arbitrate(cands, dropped if explain else None)
         # 6. one per action id, best first
         if all_static:
@@ -417,8 +425,8 @@ class Ruleset:
             actions.append(c.result or c.make_action())
         # 5. fallback
         if not actions and self.defaults:
-            for a in self.defaults:
-                actions.append(Action._make(a.action, self._params(a, s, v), "", a.priority, a.group, "", True))
+            for a, shared in zip(self.defaults, self._default_actions):
+                actions.append(shared or Action._make(a.action, self._params(a, s, v), "", a.priority, a.group, "", True))
         warnings = self._warnings(s)
         d = Decision(self.name, self.version, self.hash, s, actions, [r.id for r in matched], suppressed,
                      warnings=warnings)

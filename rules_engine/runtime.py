@@ -243,7 +243,10 @@ def _add_months(t, months: int):
     if not 1 <= y <= 9999:
         raise FeelError(f"date out of range: year {y} (supported: 1 to 9999)")
     m = m0 + 1
-    return t.replace(year=y, month=m, day=min(t.day, calendar.monthrange(y, m)[1]))
+    day = t.day
+    if day > 28:  # every month has 28 days: only later days may need clamping to the month's end
+        day = min(day, calendar.monthrange(y, m)[1])
+    return t.replace(year=y, month=m, day=day)
 
 
 def _shift(t, d):
