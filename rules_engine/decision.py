@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import dis
 import itertools
 import threading
 import os
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from types import MappingProxyType
 from decimal import Decimal
+from time import time as _time
 from typing import Any
 
 from . import nodes as n
@@ -86,27 +88,49 @@ def _new_decision_id() -> str:
 
 class Decision:
     """The outcome of one decision: actions to take, rules that matched, what was suppressed."""
-    __slots__ = ("ruleset", "version", "ruleset_hash", "_state", "actions", "matched_rules", "suppressed",
-                 "explanation", "warnings", "_id")
+    __slots__ = ("ruleset", "version", "ruleset_hash", "_when", "actions", "matched_rules", "_extra", "_id")
 
-    def __init__(self, ruleset: str, version: str, ruleset_hash: str, state: EvalState, actions: "list[Action]",
-                 matched_rules: "list[str]", suppressed: "list[Suppression]", explanation: "dict | None" = None,
-                 warnings: "list[str] | None" = None):
+    def __init__(self, ruleset: str, version: str, ruleset_hash: str, when: "EvalState | float | dt.datetime",
+                 actions: "list[Action]", matched_rules: "list[str]", suppressed: "list[Suppression] | None" = None,
+                 explanation: "dict | None" = None, warnings: "list[str] | None" = None):
         self.ruleset = ruleset
         self.version = version
         self.ruleset_hash = ruleset_hash
-        self._state = state
+        # The decision's clock, in the cheapest form at hand: the evaluation state that read it, the
+        # wall-clock timestamp taken when no state was needed, or the caller's `as_of`.
+        self._when = when
         self.actions = actions
         self.matched_rules = matched_rules
-        self.suppressed = suppressed
-        self.explanation = explanation
-        self.warnings = warnings if warnings is not None else []
+        # Most decisions suppress nothing, explain nothing and warn about nothing: one slot for the
+        # three keeps building such a decision cheap (a decision is made per request).
+        self._extra = (suppressed or [], explanation, warnings or []) \
+            if suppressed or explanation is not None or warnings else None
         self._id = ""
+
+    @property
+    def suppressed(self) -> "list[Suppression]":
+        """Actions that suppression removed, with the rule that removed each."""
+        return self._extra[0] if self._extra is not None else []
+
+    @property
+    def explanation(self) -> "dict | None":
+        """Why each rule matched or not: only when the decision was asked to explain."""
+        return self._extra[1] if self._extra is not None else None
+
+    @property
+    def warnings(self) -> "list[str]":
+        """Run-time problems that failed a rule or a value (the decision went on without them)."""
+        return self._extra[2] if self._extra is not None else []
 
     @property
     def as_of(self) -> dt.datetime:
         """The clock the decision used (the request's `as_of`, else the time it was made)."""
-        return self._state.clock
+        when = self._when
+        if when.__class__ is EvalState:
+            return when.clock
+        if when.__class__ is float:
+            when = self._when = dt.datetime.fromtimestamp(when, dt.timezone.utc)
+        return when
 
     @property
     def decision_id(self) -> str:
@@ -335,6 +359,9 @@ class Ruleset:
         one_action_each, warnings_of = self._one_action_each, self._warnings
         rank_of, action_of, id_of = rank1.__getitem__, rank_action.__getitem__, ids.__getitem__
 
+        if not _reads_local(fused, "_s"):
+            return self._stateless_decide()
+
         def decide(context: dict, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
             """Decide for one context. Raises ContextError when the context breaks the schema."""
             if explain:
@@ -362,6 +389,43 @@ class Ruleset:
             ranks.sort()
             return Decision(name, version, content_hash, s, list(map(action_of, ranks)), list(map(id_of, idx)),
                             [], None, warnings_of(s) if s.warnings else None)
+        return decide
+
+    def _stateless_decide(self):
+        """`_simple_decide` for a DECIDE that never reads its evaluation state: no rule reads the
+        clock, no segment is cached and nothing can warn (the code generator emits `_s` for each of
+        these). The decision then keeps only a timestamp (or the caller's `as_of`) as its clock."""
+        fused, error, after_match = self._fused, self._convert.error, self._after_match
+        general, decide_each, validate = Ruleset.decide.__get__(self), self._decide, self.validate
+        name, version, content_hash, has_defaults = self.name, self.version, self.hash, bool(self.defaults)
+        rank1, rank_action, ids, rule_ranks = self._rank1, self._rank_action, self._ids, self._rule_ranks
+        one_action_each = self._one_action_each
+        rank_of, action_of, id_of = rank1.__getitem__, rank_action.__getitem__, ids.__getitem__
+
+        def decide(context: dict, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
+            """Decide for one context. Raises ContextError when the context breaks the schema."""
+            if explain:
+                return general(context, as_of, True)
+            when = _time() if as_of is None else _clock(as_of)
+            try:
+                v, idx = fused(context, None)
+            except _Bad as b:
+                raise error(b) from None
+            except Exception:  # a missing field or a non-object: the careful validator says exactly what
+                return decide_each(_state_at(when), validate(context), False)
+            if not idx:
+                if has_defaults:
+                    return after_match(context, _state_at(when), v, idx)
+                return Decision(name, version, content_hash, when, [], [])
+            if one_action_each:
+                if len(idx) == 1:  # always so in first mode
+                    i = idx[0]
+                    return Decision(name, version, content_hash, when, [rank_action[rank1[i]]], [ids[i]])
+                ranks = list(map(rank_of, idx))
+            else:
+                ranks = [k for i in idx for k in rule_ranks[i]]
+            ranks.sort()
+            return Decision(name, version, content_hash, when, list(map(action_of, ranks)), list(map(id_of, idx)))
         return decide
 
     def decide_many(self, contexts, as_of: "dt.datetime | None" = None, explain: bool = False) -> list[Decision]:
@@ -428,11 +492,9 @@ class Ruleset:
             for a, shared in zip(self.defaults, self._default_actions):
                 actions.append(shared or Action._make(a.action, self._params(a, s, v), "", a.priority, a.group, "", True))
         warnings = self._warnings(s)
-        d = Decision(self.name, self.version, self.hash, s, actions, [r.id for r in matched], suppressed,
-                     warnings=warnings)
-        if explain:
-            d.explanation = self._explanation(s, v, statuses, dropped, warnings)
-        return d
+        explanation = self._explanation(s, v, statuses, dropped, warnings) if explain else None
+        return Decision(self.name, self.version, self.hash, s, actions, [r.id for r in matched], suppressed,
+                        explanation, warnings)
 
     def _matched(self, s: EvalState, v: dict, clock, statuses) -> "list[_CompiledRule]":
         """Rule by rule, each isolated: the path for explanations and the safety net."""
@@ -642,6 +704,23 @@ def _is_field_path(node, checked: Checked) -> bool:
         ref = checked.refs.get(id(node))
         return ref is not None and ref.kind in ("input", "segment")
     return False
+
+
+def _state_at(when: "float | dt.datetime") -> EvalState:
+    """An evaluation state on the clock a stateless decision already took (see `_stateless_decide`)."""
+    if when.__class__ is float:
+        s = EvalState()
+        s.ts = when
+        return s
+    return EvalState(when)
+
+
+def _reads_local(fn, name: str) -> bool:
+    """Whether the function `fn` reads its local `name` (or lets a nested function read it)."""
+    code = fn.__code__
+    if name in code.co_cellvars:
+        return True
+    return any(ins.argval == name and ins.opname.startswith("LOAD_") for ins in dis.get_instructions(code))
 
 
 def _clock(as_of) -> "dt.datetime | None":
