@@ -221,12 +221,38 @@ _ONE_SECOND = _dt.timedelta(seconds=1)
 
 def _set_ts(ts, when: _dt.datetime) -> None:
     """Timestamp from an aware datetime, exactly (integer arithmetic, 3x cheaper than FromDatetime)."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=_UTC)
-    secs, rest = divmod(when - _EPOCH, _ONE_SECOND)
+    last = _last_clock
+    if when is last[2]:  # the request's own as_of, converted just before (see _as_of)
+        secs, nanos = last[0], last[1] // 1000 * 1000
+    else:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=_UTC)
+        secs, rest = divmod(when - _EPOCH, _ONE_SECOND)
+        nanos = rest.microseconds * 1000
     ts.seconds = secs
-    if rest:
-        ts.nanos = rest.microseconds * 1000
+    if nanos:
+        ts.nanos = nanos
+
+
+# (seconds, nanos, datetime) of the last request clock converted. Callers that pin the clock send
+# the same as_of again and again (every item of a batch, as a rule): it is converted once, and the
+# response recognises the very datetime object it came from. One tuple, replaced whole: threads
+# may race to replace it, never see it half-written.
+_last_clock: tuple = (None, None, None)
+
+
+def _as_of(ts) -> _dt.datetime:
+    """The request's Timestamp as an aware datetime (microseconds, as the engine's clock keeps)."""
+    global _last_clock
+    seconds, nanos = ts.seconds, ts.nanos
+    last = _last_clock
+    if seconds == last[0] and nanos == last[1]:
+        return last[2]
+    if not 0 <= nanos < 1_000_000_000:
+        raise ValueError(f"nanos out of range: {nanos}")
+    when = _EPOCH + _dt.timedelta(seconds=seconds, microseconds=nanos // 1000)
+    _last_clock = (seconds, nanos, when)
+    return when
 
 
 def _set_action(pa, a) -> None:
@@ -387,11 +413,8 @@ class DecisionServicer:
                          log_fields={"ruleset": name})
         context = _decode_context(req)
         if req.HasField("as_of"):
-            ts = req.as_of
             try:
-                if not 0 <= ts.nanos < 1_000_000_000:
-                    raise ValueError(f"nanos out of range: {ts.nanos}")
-                as_of = _EPOCH + _dt.timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
+                as_of = _as_of(req.as_of)
             except (ValueError, OverflowError) as e:
                 raise Reject(code_pb2.INVALID_ARGUMENT, f"as_of: invalid timestamp ({e})", field="as_of",
                              log_fields={"field": "as_of"}) from None

@@ -616,3 +616,22 @@ def test_shared_actions_are_encoded_as_when_built_field_by_field():
             assert fast.SerializeToString(deterministic=True) == slow.SerializeToString(deterministic=True)
             merged += sum(id(a) in blobs for a in d.actions)
     assert merged > 20  # the cached path really ran
+
+
+def test_request_clocks_convert_exactly_one_after_another(stub):
+    """The service remembers the last request clock it converted: a different as_of right after
+    (or the same seconds with other nanos) must not be served from that memo."""
+    seen = []
+    for seconds, nanos in [(1_795_000_000, 0), (1_795_000_000, 0), (1_795_000_000, 123_456_789),
+                           (1_795_000_000, 123_456_000), (1_795_000_001, 0), (0, 999_999_999)]:
+        req = json_request(context(1))
+        req.as_of.seconds, req.as_of.nanos = seconds, nanos
+        resp = stub.Decide(req, timeout=10)
+        # the engine's clock keeps microseconds: nanoseconds below them are dropped
+        assert (resp.as_of.seconds, resp.as_of.nanos) == (seconds, nanos // 1000 * 1000)
+        seen.append(resp.as_of.nanos)
+    bad = json_request(context(1))
+    bad.as_of.seconds, bad.as_of.nanos = 1_795_000_000, 1_000_000_000
+    err = _error(lambda: stub.Decide(bad, timeout=10))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "nanos" in err.details()
+    assert seen == [0, 0, 123_456_000, 123_456_000, 0, 999_999_000]
