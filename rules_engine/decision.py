@@ -174,6 +174,7 @@ class _Candidate:
 
 
 _RANK = attrgetter("rank")
+_ID = attrgetter("id")
 
 
 def _ORDER(c: _Candidate):
@@ -452,8 +453,8 @@ class Ruleset:
         # 3. suppression beats proposals, whatever the priorities
         suppressed: list[Suppression] = []
         dropped: list[dict] = []
-        sups = [r for r in matched if r.suppresses]
-        if sups and cands:
+        sups = [r for r in matched if r.suppresses] if self._suppressors and cands else None
+        if sups:
             kept = []
             for c in cands:
                 by = next((r for r in sups if c.action in r.sup_actions or c.group in r.sup_groups
@@ -491,9 +492,9 @@ class Ruleset:
         if not actions and self.defaults:
             for a, shared in zip(self.defaults, self._default_actions):
                 actions.append(shared or Action._make(a.action, self._params(a, s, v), "", a.priority, a.group, "", True))
-        warnings = self._warnings(s)
-        explanation = self._explanation(s, v, statuses, dropped, warnings) if explain else None
-        return Decision(self.name, self.version, self.hash, s, actions, [r.id for r in matched], suppressed,
+        warnings = self._warnings(s) if s.warnings else None
+        explanation = self._explanation(s, v, statuses, dropped, warnings or []) if explain else None
+        return Decision(self.name, self.version, self.hash, s, actions, list(map(_ID, matched)), suppressed,
                         explanation, warnings)
 
     def _matched(self, s: EvalState, v: dict, clock, statuses) -> "list[_CompiledRule]":
