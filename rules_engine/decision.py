@@ -88,7 +88,8 @@ def _new_decision_id() -> str:
 
 class Decision:
     """The outcome of one decision: actions to take, rules that matched, what was suppressed."""
-    __slots__ = ("ruleset", "version", "ruleset_hash", "_when", "actions", "matched_rules", "_extra", "_id")
+    __slots__ = ("ruleset", "version", "ruleset_hash", "_when", "_actions", "_ranking", "matched_rules", "_extra",
+                 "_id")
 
     def __init__(self, ruleset: str, version: str, ruleset_hash: str, when: "EvalState | float | dt.datetime",
                  actions: "list[Action]", matched_rules: "list[str]", suppressed: "list[Suppression] | None" = None,
@@ -99,13 +100,33 @@ class Decision:
         # The decision's clock, in the cheapest form at hand: the evaluation state that read it, the
         # wall-clock timestamp taken when no state was needed, or the caller's `as_of`.
         self._when = when
-        self.actions = actions
+        self._actions = actions
+        self._ranking = None
         self.matched_rules = matched_rules
         # Most decisions suppress nothing, explain nothing and warn about nothing: one slot for the
         # three keeps building such a decision cheap (a decision is made per request).
         self._extra = (suppressed or [], explanation, warnings or []) \
             if suppressed or explanation is not None or warnings else None
         self._id = ""
+
+    @classmethod
+    def _ranked_later(cls, ruleset: str, version: str, ruleset_hash: str, when, rank, idx: "list[int]",
+                      matched_rules: "list[str]", warnings: "list[str] | None") -> "Decision":
+        """A decision whose actions `rank(idx)` puts in order when they are first read: ordering
+        hundreds of matched actions by priority is a good part of a large decision, and a caller
+        that reads only `matched_rules` (coverage, "which rules fire") never needs it."""
+        d = cls(ruleset, version, ruleset_hash, when, None, matched_rules, None, None, warnings)
+        d._ranking = (rank, idx)
+        return d
+
+    @property
+    def actions(self) -> "list[Action]":
+        """The actions to take, best first (one per action id)."""
+        actions = self._actions
+        if actions is None:
+            rank, idx = self._ranking  # kept: another thread may be reading it at the same time
+            actions = self._actions = rank(idx)
+        return actions
 
     @property
     def suppressed(self) -> "list[Suppression]":
@@ -352,82 +373,60 @@ class Ruleset:
 
     def _simple_decide(self):
         """`decide` for the simple shape (see _precompute_candidates): the matched rules map to
-        precomputed, pre-ranked actions. A closure over what it reads, without attribute lookups."""
+        precomputed, pre-ranked actions. A closure over what it reads, without attribute lookups.
+
+        When DECIDE never reads its evaluation state (no rule reads the clock, no segment is cached,
+        nothing can warn: the code generator emits `_s` for each of these), no state is made and
+        the decision keeps only a timestamp (or the caller's `as_of`) as its clock."""
         fused, error, after_match = self._fused, self._convert.error, self._after_match
         general, decide_each, validate = Ruleset.decide.__get__(self), self._decide, self.validate
         name, version, content_hash, has_defaults = self.name, self.version, self.hash, bool(self.defaults)
-        rank1, rank_action, ids, rule_ranks = self._rank1, self._rank_action, self._ids, self._rule_ranks
-        one_action_each, warnings_of = self._one_action_each, self._warnings
-        rank_of, action_of, id_of = rank1.__getitem__, rank_action.__getitem__, ids.__getitem__
-
-        if not _reads_local(fused, "_s"):
-            return self._stateless_decide()
+        rank1, rank_action, ids, warnings_of = self._rank1, self._rank_action, self._ids, self._warnings
+        one_action_each, id_of = self._one_action_each, ids.__getitem__
+        rank, ranked_later = self._ranker(), Decision._ranked_later
+        stateless = not _reads_local(fused, "_s")
 
         def decide(context: dict, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
             """Decide for one context. Raises ContextError when the context breaks the schema."""
             if explain:
                 return general(context, as_of, True)
-            s = EvalState(None if as_of is None else _clock(as_of))
+            if stateless:
+                s, when = None, _time() if as_of is None else _clock(as_of)
+            else:
+                s = when = EvalState(None if as_of is None else _clock(as_of))
             try:
                 v, idx = fused(context, s)
             except _Bad as b:
                 raise error(b) from None
             except Exception:  # a missing field or a non-object: the careful validator says exactly what
-                return decide_each(EvalState(s.clock), validate(context), False)
-            if not idx:
-                if has_defaults:
-                    return after_match(context, s, v, idx)
-                return Decision(name, version, content_hash, s, [], [], [], None,
-                                warnings_of(s) if s.warnings else None)
-            if one_action_each:
-                if len(idx) == 1:  # always so in first mode
-                    i = idx[0]
-                    return Decision(name, version, content_hash, s, [rank_action[rank1[i]]], [ids[i]], [], None,
-                                    warnings_of(s) if s.warnings else None)
-                ranks = list(map(rank_of, idx))  # map() over bound C methods: no Python frame per rule
-            else:
-                ranks = [k for i in idx for k in rule_ranks[i]]
-            ranks.sort()
-            return Decision(name, version, content_hash, s, list(map(action_of, ranks)), list(map(id_of, idx)),
-                            [], None, warnings_of(s) if s.warnings else None)
-        return decide
-
-    def _stateless_decide(self):
-        """`_simple_decide` for a DECIDE that never reads its evaluation state: no rule reads the
-        clock, no segment is cached and nothing can warn (the code generator emits `_s` for each of
-        these). The decision then keeps only a timestamp (or the caller's `as_of`) as its clock."""
-        fused, error, after_match = self._fused, self._convert.error, self._after_match
-        general, decide_each, validate = Ruleset.decide.__get__(self), self._decide, self.validate
-        name, version, content_hash, has_defaults = self.name, self.version, self.hash, bool(self.defaults)
-        rank1, rank_action, ids, rule_ranks = self._rank1, self._rank_action, self._ids, self._rule_ranks
-        one_action_each = self._one_action_each
-        rank_of, action_of, id_of = rank1.__getitem__, rank_action.__getitem__, ids.__getitem__
-
-        def decide(context: dict, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
-            """Decide for one context. Raises ContextError when the context breaks the schema."""
-            if explain:
-                return general(context, as_of, True)
-            when = _time() if as_of is None else _clock(as_of)
-            try:
-                v, idx = fused(context, None)
-            except _Bad as b:
-                raise error(b) from None
-            except Exception:  # a missing field or a non-object: the careful validator says exactly what
                 return decide_each(_state_at(when), validate(context), False)
+            warnings = warnings_of(s) if s is not None and s.warnings else None
             if not idx:
                 if has_defaults:
-                    return after_match(context, _state_at(when), v, idx)
-                return Decision(name, version, content_hash, when, [], [])
-            if one_action_each:
-                if len(idx) == 1:  # always so in first mode
-                    i = idx[0]
-                    return Decision(name, version, content_hash, when, [rank_action[rank1[i]]], [ids[i]])
-                ranks = list(map(rank_of, idx))
-            else:
-                ranks = [k for i in idx for k in rule_ranks[i]]
-            ranks.sort()
-            return Decision(name, version, content_hash, when, list(map(action_of, ranks)), list(map(id_of, idx)))
+                    return after_match(context, s if s is not None else _state_at(when), v, idx)
+                return Decision(name, version, content_hash, when, [], [], None, None, warnings)
+            if len(idx) == 1 and one_action_each:  # always so in first mode
+                i = idx[0]
+                return Decision(name, version, content_hash, when, [rank_action[rank1[i]]], [ids[i]], None, None,
+                                warnings)
+            return ranked_later(name, version, content_hash, when, rank, idx, list(map(id_of, idx)), warnings)
         return decide
+
+    def _ranker(self):
+        """matched rule indices -> their precomputed actions, best first (the simple shape)."""
+        rank_action, rule_ranks = self._rank_action, self._rule_ranks
+        rank_of, action_of = self._rank1.__getitem__, rank_action.__getitem__
+        if self._one_action_each:
+            def rank(idx: "list[int]") -> "list[Action]":
+                ranks = list(map(rank_of, idx))  # map() over bound C methods: no Python frame per rule
+                ranks.sort()
+                return list(map(action_of, ranks))
+        else:
+            def rank(idx: "list[int]") -> "list[Action]":
+                ranks = [k for i in idx for k in rule_ranks[i]]
+                ranks.sort()
+                return list(map(action_of, ranks))
+        return rank
 
     def decide_many(self, contexts, as_of: "dt.datetime | None" = None, explain: bool = False) -> list[Decision]:
         """One decision per context, in order; the same results as calling `decide` one by one."""
@@ -707,8 +706,10 @@ def _is_field_path(node, checked: Checked) -> bool:
     return False
 
 
-def _state_at(when: "float | dt.datetime") -> EvalState:
-    """An evaluation state on the clock a stateless decision already took (see `_stateless_decide`)."""
+def _state_at(when: "EvalState | float | dt.datetime") -> EvalState:
+    """A fresh evaluation state on the clock a decision already took (see `_simple_decide`)."""
+    if when.__class__ is EvalState:
+        return EvalState(when.clock)
     if when.__class__ is float:
         s = EvalState()
         s.ts = when

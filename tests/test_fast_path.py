@@ -235,3 +235,39 @@ def test_simple_shape_decide_falls_back_to_defaults_and_names_missing_fields():
         with pytest.raises(rules_engine.ContextError) as e:
             rs.decide(bad, as_of=AS_OF)
         assert e.value.path == where
+
+
+def test_many_matches_are_ranked_on_first_read_as_the_general_path_ranks_them():
+    rs = rules_engine.compile_ruleset_text(BENCH_LIKE, filename="bench-like.yaml")
+    ctx = {"customer": {"tier": "gold", "lifetime_value": 1e6, "country": "US", "channel": "web",
+                        "tags": ["vip", "new"], "age": 99}}
+    d = rs.decide(ctx, as_of=AS_OF)
+    assert len(d.matched_rules) > 3
+    assert d._actions is None  # not ordered yet: a caller reading only matched_rules never pays
+    first = d.actions
+    assert d.actions is first  # ordered once
+    slow = rs.decide(ctx, as_of=AS_OF, explain=True)
+    assert first == slow.actions and d.matched_rules == slow.matched_rules
+    priorities = [a.priority for a in first]
+    assert priorities == sorted(priorities, reverse=True)
+    assert d.to_dict()["actions"] == [a.to_dict() for a in slow.actions]
+
+
+def test_decide_makes_no_evaluation_state_unless_the_rules_read_one():
+    plain = rules_engine.compile_ruleset_text(BENCH_LIKE, filename="bench-like.yaml")
+    timed = rules_engine.compile_ruleset_text(
+        "ruleset: t\ncontext: {c: {x: number}}\nrules:\n  - id: late\n    when: c.x > 5 and now() > @\"2026-01-01T00:00:00Z\"\n"
+        "    then: [a]\n  - id: broken\n    when: c.x / 0 > 1\n    then: [b]\n", filename="t.yaml")
+    ctx = CONTEXTS[0]
+    from rules_engine.decision import _reads_local
+    assert not _reads_local(plain._fused, "_s") and _reads_local(timed._fused, "_s")
+    before = dt.datetime.now(dt.timezone.utc)
+    d = plain.decide(ctx)
+    assert before <= d.as_of <= dt.datetime.now(dt.timezone.utc) and d.as_of is d.as_of
+    assert plain.decide(ctx, as_of=AS_OF).as_of == AS_OF
+    assert plain.decide(ctx, as_of="2026-11-22").as_of == dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
+    # the rules that read the clock or can fail still see it, and still warn
+    d = timed.decide({"c": {"x": 9}}, as_of=AS_OF)
+    assert [a.action for a in d.actions] == ["a"] and d.matched_rules == ["late"]
+    assert len(d.warnings) == 1 and "division by zero" in d.warnings[0]
+    assert timed.decide({"c": {"x": 9}}, as_of=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)).actions == []
