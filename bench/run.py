@@ -139,6 +139,15 @@ def main() -> int:
             r_ours, r_base = rate(ours[mode], ctxs, args.seconds), rate(base[mode], ctxs, args.seconds)
             print(f"{n:>6} {mode:>5} {r_ours:>10,.0f} {r_base:>11,.0f} {r_ours / r_base:>6.2f} {bad:>8} "
                   f"{mem['compile_s']:>9.2f} {mem['rss_mb']:>6.0f} {mem['peak_rss_mb']:>7.0f}", flush=True)
+    # The floor of any decision: checking the context's seven fields and building the Decision,
+    # with one rule that never matches. First mode's baseline stops at its first match (about the
+    # tenth rule it tries), so at every N it costs about as much as this floor alone.
+    floor_rs = rules_engine.compile_ruleset_text(
+        "\n".join(ruleset_yaml(generate_ruleset(1), "all").splitlines()[:11])
+        + "\n  - id: never\n    when: customer.age < -1\n    then: [{action: none}]\n", filename="bench-floor.yaml")
+    assert floor_rs.decide(ctxs[0]).matched_rules == []
+    print(f"\nfloor: {rate(floor_rs.decide, ctxs, args.seconds):,.0f} decisions/s on the same schema with one "
+          f"rule that never matches (context check + Decision)")
     return 1 if worst else 0
 
 
