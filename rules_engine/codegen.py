@@ -274,10 +274,11 @@ RUNTIME_NAMES = {
     "_rt": rt, "_op": _op, "_as_list": _as_list, "_item_or": _item_or, "_filter_dyn": _filter_dyn,
     "_and": _and, "_or": _or, "_some": _some, "_every": _every, "_set_entry": _set_entry,
     "_loop": _loop, "_and_lazy": _and_lazy, "_or_lazy": _or_lazy, "_each": _each, "_each_flat": _each_flat, "_some_each": _some_each, "_every_each": _every_each,
-    "_add": rt.CTX.add, "_sub": rt.CTX.subtract, "_mul": rt.CTX.multiply, "_minus": rt.CTX.minus,
+    "_add": rt.CTX.add, "_sub": rt.CTX.subtract, "_mul": rt.CTX.multiply, "_div": rt.CTX.divide, "_minus": rt.CTX.minus,
     "_tshift": _tshift, "_tcmp": _tcmp, "_concat": _concat, "_lt": operator.lt, "_le": operator.le, "_gt": operator.gt,
     "_ge": operator.ge, "Decimal": Decimal, "__builtins__": {"any": any, "all": all, "isinstance": isinstance, "list": list, "dict": dict, "set": set,
-                     "str": str, "tuple": tuple, "int": int, "len": len, "float": float, "bool": bool, "repr": repr},
+                     "str": str, "tuple": tuple, "int": int, "len": len, "float": float, "bool": bool, "repr": repr,
+                     "min": min, "max": max},
 }
 
 
@@ -649,6 +650,13 @@ class ExprGen:
             return f"{_CLOCK}.date()"
         if node.name == "count" and len(args) == 1 and self.sure(self.t(args[0]), T.LIST_K):
             return f"len({self.g(args[0])})"
+        if node.name in ("min", "max") and args:
+            # min([a, b]) or min(a, b) of numbers that cannot be null: Python orders ints and
+            # Decimals exactly, as FEEL orders numbers
+            items = self.min_max_items(node)
+            if items and all(self.certain_number(x) for x in items):
+                code = [self.g(x) for x in items]
+                return code[0] if len(code) == 1 else f"{node.name}({', '.join(code)})"
         if node.name == "list contains" and len(args) == 2:
             lst, x = self.t(args[0]), self.t(args[1])
             elem = lst.elem if lst.kind == T.LIST_K else None
@@ -671,14 +679,41 @@ class ExprGen:
     def g_Arith(self, node: n.Arith):
         lt, rt_ = self.t(node.left), self.t(node.right)
         a, b = self.g(node.left), self.g(node.right)
-        if node.op in _CTX_ARITH and self.sure(lt, T.NUMBER_K) and self.sure(rt_, T.NUMBER_K):
+        if node.op in _CTX_ARITH and self.certain_number(node.left) and self.certain_number(node.right):
             return f"{_CTX_ARITH[node.op]}({a}, {b})"
+        if self.safe_division(node):
+            return f"_div({a}, {b})"
         if node.op == "+" and lt.kind == rt_.kind == T.STRING_K:
             return f"_concat(_s, {self.site(node)}, {a}, {b})"
         if node.op in ("+", "-") and lt.kind in (T.DATE_K, T.DATETIME_K) and \
                 rt_.kind in (T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K):
             return f"_tshift(_s, {self.site(node)}, {1 if node.op == '+' else -1}, {a}, {b})"
         return self.op(node, f"_rt.{_RT_ARITH[node.op]}", a, b)
+
+    def safe_division(self, node: n.Node) -> bool:
+        """A number divided by a literal of magnitude 1 or more: never a division by zero, never
+        an overflow, so never null (whatever type the checker gave division in general)."""
+        return isinstance(node, n.Arith) and node.op == "/" and self.sure(self.t(node.left), T.NUMBER_K) \
+            and isinstance(node.right, n.Number) and abs(node.right.value) >= 1
+
+    def certain_number(self, node: n.Node) -> bool:
+        """A non-null number at run time: by its checked type, or built from such numbers by
+        operations that cannot fail on them (which the checker types as possibly null)."""
+        if self.sure(self.t(node), T.NUMBER_K) or self.safe_division(node):
+            return True
+        if isinstance(node, n.Arith):
+            return node.op in _CTX_ARITH and self.certain_number(node.left) and self.certain_number(node.right)
+        if isinstance(node, n.Call) and node.name in ("min", "max"):
+            return bool(self.min_max_items(node)) and all(self.certain_number(x) for x in self.min_max_items(node))
+        return False
+
+    @staticmethod
+    def min_max_items(node: n.Call) -> tuple:
+        """The values compared by min([a, b]) or min(a, b); () for any other shape."""
+        args = node.args
+        if len(args) == 1 and isinstance(args[0], n.ListLit):
+            return args[0].items
+        return args if len(args) > 1 else ()
 
     def exact_read(self, local: str, *consts: str) -> None:
         """Note a comparison of a path local with number constants (see PathLocals.float_safe)."""

@@ -37,6 +37,10 @@ CASES = [
     # comparisons with null, nullable ranges, string concatenation
     'on = null', 'on != null', 'n = null', 'null != s', 'on in [1..5]', 'n in (0..5]', 'on in (1..5)',
     '"a" + s', 's + os', 'os + "!"',
+    # division by a literal, min and max of numbers
+    'n / 1000', 'n / -3', 'n / 7 * 3', 'n / 0.5', 'n / 0', 'on / 10', 'min([n / 1000, 20])', 'max(n, 3, 5.5)',
+    'min([n])', 'max([n, on])', 'min(n, 5)', 'max([n * 2, n / 3, -n])', 'min([])', 'max([n, "a"])',
+    '50 * min([n / 1000, 20])', 'max(n, 2) - min(n / 4, 1) + 1', '2 * max([on, 1])', '3 * (n / 0)',
 ]
 
 
@@ -70,7 +74,9 @@ def test_count_is_a_number():
 
 @pytest.mark.parametrize("expr, fragment", [
     ('ed + duration("P1Y")', "_tshift("), ('on = null', " is None)"), ('on != null', " is not None)"),
-    ('on in [1..5]', "is None else "), ('s + os', "_concat("), ('"a" + s', "_concat(")])
+    ('on in [1..5]', "is None else "), ('s + os', "_concat("), ('"a" + s', "_concat("),
+    ('n / 1000', "_div("), ('min([n / 1000, 20])', "min(_div("), ('max(n, 3, 5.5)', "max("),
+    ('50 * min([n / 1000, 20])', "_mul(K")])
 def test_typed_operations_compile_to_python_operators(expr, fragment):
     src = rules_engine.compile_expression(expr, schema=SCHEMA).source
     assert fragment in src and "_op(" not in src, src
