@@ -130,6 +130,9 @@ _TEMPORALS = (DATE, DATETIME, TIME)
 
 def type_name(v) -> str:
     """The FEEL kind of a run-time value, as used in error messages ("number", "date and time"...)."""
+    kind = _KINDS.get(v.__class__)  # every operator asks: one lookup for the exact built-in types
+    if kind is not None:
+        return kind
     if v is None:
         return NULL
     if isinstance(v, bool):
@@ -155,6 +158,11 @@ def type_name(v) -> str:
     if isinstance(v, Range):
         return RANGE
     return type(v).__name__
+
+
+_KINDS = {type(None): NULL, bool: BOOLEAN, Decimal: NUMBER, int: NUMBER, float: NUMBER, str: STRING,
+          datetime: DATETIME, date: DATE, time: TIME, timedelta: DT_DURATION, YearsMonths: YM_DURATION,
+          list: LIST, dict: CONTEXT, Range: RANGE}
 
 
 _NUMBER_TEXT = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
