@@ -95,7 +95,7 @@ def _op(s: EvalState, site: int, fn, *args):
     except rt.FeelError as e:
         s.warn(site, str(e))
     except _GUARDED as e:  # a Python error inside a runtime function is still a FEEL error, never a crash
-        s.warn(site, f"{type(e).__name__}: {e}")
+        s.warn(site, rt.describe_error(e))
     else:
         if (r.__class__ is str or r.__class__ is list) and len(r) > MAX_VALUE_SIZE:
             s.warn(site, f"result too large: {len(r):,} {'characters' if r.__class__ is str else 'items'} "

@@ -517,9 +517,9 @@ class Ruleset:
         try:
             result = r.when(s, v)
         except Exception as e:  # a bug in one rule never fails the decision
-            s.warn(-1, f"rule '{r.id}': {type(e).__name__}: {e}")
+            s.warn(-1, f"rule '{r.id}': {rt.describe_error(e)}")
             if statuses is not None:
-                statuses[r.index] = (ERROR, f"{type(e).__name__}: {e}")
+                statuses[r.index] = (ERROR, rt.describe_error(e))
             return False
         if result is True:
             if statuses is not None:
@@ -555,7 +555,7 @@ class Ruleset:
         try:
             return fn()
         except Exception as e:
-            s.warn(-1, f"rule '{r.id}': {type(e).__name__}: {e}")
+            s.warn(-1, f"rule '{r.id}': {rt.describe_error(e)}")
             return None
 
     def _params(self, a: _CompiledAction, s, v) -> dict:
@@ -566,7 +566,7 @@ class Ruleset:
             try:
                 params[key] = rt.to_json(fn(s, v))
             except Exception as e:
-                s.warn(-1, f"param '{key}' of action '{a.action}': {type(e).__name__}: {e}")
+                s.warn(-1, f"param '{key}' of action '{a.action}': {rt.describe_error(e)}")
                 params[key] = None
         return params
 

@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from . import runtime as rt
 from . import typesys as T
 from .checker import Env, check
 from .codegen import EvalState, EvaluationLimit, ExprGen, Unit
@@ -37,7 +38,7 @@ class Expression:
             value = self._fn(state, ctx)
         except (ArithmeticError, TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError,
                 EvaluationLimit) as e:
-            state.warn(0, f"{type(e).__name__}: {e}")
+            state.warn(0, rt.describe_error(e))
             value = None
         sites = self._unit.sites
         return _numbers_as_decimal(value), [sites[k].describe(msg) if k < len(sites) else msg for k, msg in state.warnings]

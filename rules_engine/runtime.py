@@ -168,6 +168,23 @@ _KINDS = {type(None): NULL, bool: BOOLEAN, Decimal: NUMBER, int: NUMBER, float: 
 _NUMBER_TEXT = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 
+_SIGNALS = ((decimal.DivisionByZero, "division by zero"),
+            (decimal.Overflow, "number too large (beyond 34-digit decimal range)"),
+            (decimal.InvalidOperation, "invalid arithmetic operation"))
+
+
+def describe_error(e: BaseException) -> str:
+    """What went wrong in a warning's words: FEEL errors as they are, a decimal signal (raised by
+    typed arithmetic that skips the runtime's checks) as the runtime would say it, anything else
+    (an engine bug) with its exception type."""
+    if isinstance(e, FeelError):
+        return str(e)
+    for signal, text in _SIGNALS:
+        if isinstance(e, signal):
+            return text
+    return f"{type(e).__name__}: {e}"
+
+
 def _dec(op, *args) -> Decimal:
     """Run a CTX operation, turning decimal signals (and infinite results) into FeelError."""
     try:

@@ -1346,3 +1346,18 @@ def test_fast_built_actions_are_the_same_frozen_values():
     assert dataclasses.asdict(fast) == dataclasses.asdict(slow) and fast.to_dict() == slow.to_dict()
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.action = "other"
+
+
+def test_typed_arithmetic_that_overflows_warns_in_feel_words():
+    """Typed arithmetic skips the runtime's checks; a decimal signal it raises is still reported
+    as the runtime would report it, never as a Python exception's repr."""
+    rs = rules_engine.compile_ruleset_text(
+        "ruleset: t\ncontext: {c: {x: number}}\nrules:\n  - id: r\n    when: c.x * c.x > 1\n    then: [a]\n"
+        "  - id: q\n    when: c.x > 1\n    then: [{action: b, params: {v: \"=c.x * c.x\"}}]\n", filename="t.yaml")
+    d = rs.decide({"c": {"x": "1e5000"}}, as_of=AS_OF)
+    assert d.matched_rules == ["q"] and d.actions[0].params == {"v": None}
+    assert d.warnings == ["rule 'r': number too large (beyond 34-digit decimal range)",
+                          "param 'v' of action 'b': number too large (beyond 34-digit decimal range)"]
+    explained = rs.decide({"c": {"x": "1e5000"}}, as_of=AS_OF, explain=True).explanation
+    assert explained["rules"][0]["status"] == "error"
+    assert explained["rules"][0]["message"] == "number too large (beyond 34-digit decimal range)"
