@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import dis
 import itertools
 import threading
 import os
@@ -384,7 +383,7 @@ class Ruleset:
         rank1, rank_action, ids, warnings_of = self._rank1, self._rank_action, self._ids, self._warnings
         one_action_each, id_of = self._one_action_each, ids.__getitem__
         rank, ranked_later = self._ranker(), Decision._ranked_later
-        stateless = not _reads_local(fused, "_s")
+        stateless = not self._ns.get("DECIDE_READS_STATE", True)
 
         def decide(context: dict, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
             """Decide for one context. Raises ContextError when the context breaks the schema."""
@@ -715,14 +714,6 @@ def _state_at(when: "EvalState | float | dt.datetime") -> EvalState:
         s.ts = when
         return s
     return EvalState(when)
-
-
-def _reads_local(fn, name: str) -> bool:
-    """Whether the function `fn` reads its local `name` (or lets a nested function read it)."""
-    code = fn.__code__
-    if name in code.co_cellvars:
-        return True
-    return any(ins.argval == name and ins.opname.startswith("LOAD_") for ins in dis.get_instructions(code))
 
 
 def _clock(as_of) -> "dt.datetime | None":

@@ -392,7 +392,14 @@ def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
             "\n".join(lines) + "\n", "    _v = None\n" if lean else "    _v = _x\n"]
     code += "    return _v, m\n"
     clock = "    clock = _s._clock or _s.clock\n" if "clock " in code else ""
-    unit.add_source("".join(head) + loc.prologue() + clock + code)
+    body = "".join(head[1:]) + loc.prologue() + clock + code
+    unit.add_source(head[0] + body)
+    # Whether DECIDE reads its evaluation state at all (the clock, the segment cache, a warning
+    # site): when it does not, `decide` makes none. A field named `_s` only gives a false "yes".
+    unit.add_source(f"DECIDE_READS_STATE = {bool(_STATE_NAME.search(body))}\n")
+
+
+_STATE_NAME = re.compile(r"(?<![\w.])_s\b")
 
 
 def _field_types(t: T.Type, path: tuple):
@@ -490,7 +497,9 @@ def _match_body(unit: Unit, name: str, rules, seg_expr, loc: PathLocals) -> list
         used = [x for x, count in loc.reads.items() if count > before.get(x, 0)]
         if any(_ROOT.search("".join(b)) for _, _, b in bodies):
             used.append("_v")
-        args = ", ".join(["_s", "ap"] + used)
+        # the evaluation state only where a bucket reads it, so DECIDE may make none (see _generate_fused)
+        reads_state = any(_STATE_NAME.search(code) or "clock " in code for code in ("".join(b) for _, _, b in bodies))
+        args = ", ".join((["_s"] if reads_state else []) + ["ap"] + used)
         for bname, doc, bbody in bodies:
             unit.add_source(_function(bname, PathLocals(), bbody, doc, args))
         unit.add_source(f"{name}_IDX{k} = {{{', '.join(table)}}}\n")

@@ -259,8 +259,8 @@ def test_decide_makes_no_evaluation_state_unless_the_rules_read_one():
         "ruleset: t\ncontext: {c: {x: number}}\nrules:\n  - id: late\n    when: c.x > 5 and now() > @\"2026-01-01T00:00:00Z\"\n"
         "    then: [a]\n  - id: broken\n    when: c.x / 0 > 1\n    then: [b]\n", filename="t.yaml")
     ctx = CONTEXTS[0]
-    from rules_engine.decision import _reads_local
-    assert not _reads_local(plain._fused, "_s") and _reads_local(timed._fused, "_s")
+    assert plain._ns["DECIDE_READS_STATE"] is False and timed._ns["DECIDE_READS_STATE"] is True
+    assert not _loads(plain._fused, "_s") and _loads(timed._fused, "_s")  # the flag tells the truth
     before = dt.datetime.now(dt.timezone.utc)
     d = plain.decide(ctx)
     assert before <= d.as_of <= dt.datetime.now(dt.timezone.utc) and d.as_of is d.as_of
@@ -271,3 +271,35 @@ def test_decide_makes_no_evaluation_state_unless_the_rules_read_one():
     assert [a.action for a in d.actions] == ["a"] and d.matched_rules == ["late"]
     assert len(d.warnings) == 1 and "division by zero" in d.warnings[0]
     assert timed.decide({"c": {"x": 9}}, as_of=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)).actions == []
+
+
+def _loads(fn, name: str) -> bool:
+    """Whether the bytecode of `fn` reads its local `name` (or a nested function does)."""
+    import dis
+    code = fn.__code__
+    return name in code.co_cellvars or any(
+        ins.opname.startswith("LOAD_") and ins.argval == name for ins in dis.get_instructions(code))
+
+
+@pytest.mark.parametrize("reads_state", [False, True])
+def test_bucket_functions_get_the_state_only_when_they_read_it(reads_state):
+    """More distinct key values than fit an if/elif chain make bucket functions; they are passed
+    the evaluation state only when a rule in them reads the clock or can warn, and DECIDE then
+    makes one."""
+    extra = ' and 10 / customer.age > 0 and now() > @"2026-01-01T00:00:00Z"' if reads_state else ""
+    text = "ruleset: b\ncontext:\n  customer: {country: string, age: number}\nrules:\n" + "".join(
+        f"  - id: r{i}\n    when: 'customer.country = \"C{i % 12}\"{extra} and customer.age >= {i % 7}'\n"
+        f"    then: [{{action: a{i}}}]\n" for i in range(48))
+    rs = rules_engine.compile_ruleset_text(text, filename="b.yaml")
+    assert "_B0_" in rs._unit.source  # bucket functions, not an if chain
+    assert rs._ns["DECIDE_READS_STATE"] is reads_state
+    for country in ("C0", "C5", "C11", "XX"):
+        for age in (0, 3, 9):
+            ctx = {"customer": {"country": country, "age": age}}
+            fast, slow = rs.decide(ctx, as_of=AS_OF), rs.decide(ctx, as_of=AS_OF, explain=True)
+            assert fast.matched_rules == slow.matched_rules and fast.actions == slow.actions
+            assert fast.warnings == slow.warnings
+            if reads_state and age == 0 and country != "XX":
+                assert fast.warnings and "division by zero" in fast.warnings[0]
+    early = rs.decide({"customer": {"country": "C1", "age": 9}}, as_of=dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc))
+    assert (early.matched_rules == []) is reads_state
