@@ -113,6 +113,7 @@ for _a in (T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K):
     _ARITH_RULES[("*", T.NUMBER_K, _a)] = Type(_a)
     _ARITH_RULES[("/", _a, T.NUMBER_K)] = Type(_a, nullable=True)
 
+_ANY_OR_NULL = frozenset({T.ANY_K, T.NULL_K})
 _ORDERED = {T.NUMBER_K, T.STRING_K, T.DATE_K, T.DATETIME_K, T.TIME_K, T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K}
 
 
@@ -144,7 +145,11 @@ class _Checker:
 
     # -- dispatch ---------------------------------------------------------------------------
     def visit(self, node: n.Node, scope: list[dict[str, Ref]]) -> Type:
-        t = getattr(self, "v_" + type(node).__name__)(node, scope)
+        try:
+            visitor = _VISIT[node.__class__]
+        except KeyError:  # not a node class of nodes.py: look the method up by name, as for any class
+            visitor = getattr(type(self), "v_" + type(node).__name__)
+        t = visitor(self, node, scope)
         self.types[id(node)] = t
         return t
 
@@ -319,7 +324,7 @@ class _Checker:
         return res.as_nullable(res.nullable or lt.nullable or rt.nullable)
 
     def comparable(self, span: Span, op: str, lt: Type, rt: Type, left: n.Node, right: n.Node) -> None:
-        if lt.is_any or rt.is_any or lt.kind == T.NULL_K or rt.kind == T.NULL_K:
+        if lt.kind in _ANY_OR_NULL or rt.kind in _ANY_OR_NULL:
             return
         if not T.same_kind(lt, rt) and not {lt.kind, rt.kind} <= {T.DATE_K, T.DATETIME_K}:
             self.type_error(span, f"cannot compare {T.describe(lt)} with {T.describe(rt)}")
@@ -480,3 +485,8 @@ class _Checker:
         if c.kind not in (T.BOOLEAN_K, T.ANY_K, T.NULL_K):
             self.type_error(node.cond.span, f"'satisfies' needs a boolean condition, but this is {T.describe(c)}")
         return T.BOOLEAN.as_nullable(True)
+
+
+# Node class -> visitor: one dictionary lookup per node instead of a method name built and looked up.
+_VISIT = {cls: getattr(_Checker, "v_" + cls.__name__) for cls in vars(n).values()
+          if isinstance(cls, type) and issubclass(cls, n.Node) and hasattr(_Checker, "v_" + cls.__name__)}
