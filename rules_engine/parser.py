@@ -491,7 +491,8 @@ def _name(c, s, e):
 
 @_rule("path")
 def _path(c, s, e):
-    return n.Path(Span(s, e), c[0], " ".join(c[1].split()))
+    name = c[1]  # a multi-word property (`time  offset`) is spelt with single spaces
+    return n.Path(Span(s, e), c[0], str(name) if name.isidentifier() else " ".join(name.split()))
 
 
 @_rule("filter")
@@ -537,12 +538,18 @@ def _compare(c, s, e):
 
 @_rule("and_expr")
 def _and(c, s, e):  # flatten a and b and c into one node: long chains stay shallow
-    return n.And(Span(s, e), tuple(y for x in c for y in (x.items if isinstance(x, n.And) else (x,))))
+    items = ()
+    for x in c:
+        items += x.items if isinstance(x, n.And) else (x,)
+    return n.And(Span(s, e), items)
 
 
 @_rule("or_expr")
 def _or(c, s, e):
-    return n.Or(Span(s, e), tuple(y for x in c for y in (x.items if isinstance(x, n.Or) else (x,))))
+    items = ()
+    for x in c:
+        items += x.items if isinstance(x, n.Or) else (x,)
+    return n.Or(Span(s, e), items)
 
 
 @_rule("between")
