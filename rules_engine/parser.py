@@ -168,6 +168,7 @@ class _Driver:
     def parse(self, text: str) -> tuple:
         """(the root node, the number of tokens), or (None, 0) when `text` is not in the language."""
         actions, rules, lexers, ignore, after = self.actions, self.rules, self.lexers, self.ignore, self.after
+        spans = _SPANS
         end = self.end
         state = self.start
         states = [state]
@@ -183,8 +184,8 @@ class _Driver:
                         return None, 0
                     break
                 typ = m.lastgroup
-                span = m.span(typ)
-                pos = span[1]
+                tok_bound = m.span(typ)
+                pos = tok_bound[1]
                 if typ in ignore:  # cannot follow the skip pattern, but Lark's rule is to skip it
                     typ = "$END"
                     continue
@@ -198,15 +199,18 @@ class _Driver:
                     states.append(act)
                     state = act
                     values.append(tok)
-                    bounds.append(span)
+                    bounds.append(tok_bound)
                     shifted += 1
                     break
                 size, make, pick, goto, first, last, _ = rules[~act]
-                start, stop = bounds[first][0], bounds[last][1]
+                bound = (bounds[first][0], bounds[last][1])
+                span = spans.get(bound)
+                if span is None:
+                    span = _new_span(bound)
                 children = values[-size:]
                 del states[-size:], values[-size:], bounds[-size:]
-                values.append(make(children if pick is None else pick(children), start, stop))
-                bounds.append((start, stop))
+                values.append(make(children if pick is None else pick(children), span))
+                bounds.append(bound)
                 below = states[-1]
                 state = after.get((below, goto, typ))
                 if state is None:
@@ -214,6 +218,20 @@ class _Driver:
                 states.append(state)
                 if state == end and tok is None:
                     return values[-1], shifted
+
+
+# Spans by (start, end), shared by all trees: they are immutable values, and the same few
+# thousand recur across a ruleset's expressions (`customer.age` at 2..14 in many of them).
+# Bounded, so that long or many distinct expressions cannot grow it without end.
+_SPANS: dict = {}
+MAX_SHARED_SPANS = 50_000
+
+
+def _new_span(bound: tuple) -> Span:
+    span = Span(*bound)
+    if len(_SPANS) < MAX_SHARED_SPANS:
+        _SPANS[bound] = span
+    return span
 
 
 def _reduction(rule, callback) -> tuple:
@@ -242,7 +260,7 @@ def _reduction(rule, callback) -> tuple:
     first, last = kept[0] - size, kept[-1] - size
     if type(f) is ExpandSingleChild and len(order) == 1:
         only = order[0]
-        return size, (lambda c, s, e: c[only]), None, goto, first, last, size == 1
+        return size, (lambda c, span: c[only]), None, goto, first, last, size == 1
     f = f.node_builder if type(f) is ExpandSingleChild else f
     make = getattr(getattr(f, "__func__", None), "make", None)
     if make is None:
@@ -440,8 +458,8 @@ def _nodes(c) -> list:
 
 
 # Node constructors by grammar rule (or alias) name. Each gets the children Lark's child filter
-# passes (`c`: tokens, nodes, lists; None for an absent optional part) and the bounds `s`, `e` of
-# the text they cover, from the first child that is not None to the last. Tokens are str (Lark's
+# passes (`c`: tokens, nodes, lists; None for an absent optional part) and the span of the text
+# they cover, from the first child that is not None to the last. Tokens are str (Lark's
 # Token or the driver's plain text), hence the str() wherever one is kept in a node.
 _MAKE: dict = {}
 
@@ -455,58 +473,58 @@ def _rule(*names):
 
 
 @_rule("number")
-def _number(c, s, e):
-    return n.Number(Span(s, e), Decimal(str(c[0])))
+def _number(c, span):
+    return n.Number(span, Decimal(str(c[0])))
 
 
 @_rule("string")
-def _string(c, s, e):
-    return n.String(Span(s, e), _unescape(str(c[0])[1:-1]))
+def _string(c, span):
+    return n.String(span, _unescape(str(c[0])[1:-1]))
 
 
 @_rule("temporal")
-def _temporal(c, s, e):
-    return n.Temporal(Span(s, e), _unescape(str(c[1])[1:-1]))
+def _temporal(c, span):
+    return n.Temporal(span, _unescape(str(c[1])[1:-1]))
 
 
 @_rule("true")
-def _true(c, s, e):
-    return n.Boolean(Span(s, e), True)
+def _true(c, span):
+    return n.Boolean(span, True)
 
 
 @_rule("false")
-def _false(c, s, e):
-    return n.Boolean(Span(s, e), False)
+def _false(c, span):
+    return n.Boolean(span, False)
 
 
 @_rule("null")
-def _null(c, s, e):
-    return n.Null(Span(s, e))
+def _null(c, span):
+    return n.Null(span)
 
 
 @_rule("name")
-def _name(c, s, e):
-    return n.Name(Span(s, e), str(c[0]))
+def _name(c, span):
+    return n.Name(span, str(c[0]))
 
 
 @_rule("path")
-def _path(c, s, e):
+def _path(c, span):
     name = c[1]  # a multi-word property (`time  offset`) is spelt with single spaces
-    return n.Path(Span(s, e), c[0], str(name) if name.isidentifier() else " ".join(name.split()))
+    return n.Path(span, c[0], str(name) if name.isidentifier() else " ".join(name.split()))
 
 
 @_rule("filter")
-def _filter(c, s, e):
-    return n.Filter(Span(s, e), c[0], c[1])
+def _filter(c, span):
+    return n.Filter(span, c[0], c[1])
 
 
 @_rule("fname")
-def _fname(c, s, e):
+def _fname(c, span):
     return c[0]  # the token; `call` reads it
 
 
 @_rule("exprs", "paren_items", "entries", "iterations")
-def _exprs(c, s, e):  # left-recursive: extend the list built so far (linear, not quadratic)
+def _exprs(c, span):  # left-recursive: extend the list built so far (linear, not quadratic)
     if isinstance(c[0], list):
         c[0].append(c[-1])
         return c[0]
@@ -514,87 +532,87 @@ def _exprs(c, s, e):  # left-recursive: extend the list built so far (linear, no
 
 
 @_rule("call")
-def _call(c, s, e):
+def _call(c, span):
     tok = c[0]  # its text runs from the call's start
-    return n.Call(Span(s, e), " ".join(tok.split()), Span(s, s + len(tok)), tuple(c[1] or ()))
+    return n.Call(span, " ".join(tok.split()), Span(span.start, span.start + len(tok)), tuple(c[1] or ()))
 
 
 @_rule("neg")
-def _neg(c, s, e):
+def _neg(c, span):
     if isinstance(c[1], n.Number):  # fold `-3.5` into a literal
-        return n.Number(Span(s, e), -c[1].value)
-    return n.Negate(Span(s, e), c[1])
+        return n.Number(span, -c[1].value)
+    return n.Negate(span, c[1])
 
 
 @_rule("arith")
-def _arith(c, s, e):
-    return n.Arith(Span(s, e), str(c[1]), c[0], c[2])
+def _arith(c, span):
+    return n.Arith(span, str(c[1]), c[0], c[2])
 
 
 @_rule("compare")
-def _compare(c, s, e):
-    return n.Compare(Span(s, e), str(c[1]), c[0], c[2])
+def _compare(c, span):
+    return n.Compare(span, str(c[1]), c[0], c[2])
 
 
 @_rule("and_expr")
-def _and(c, s, e):  # flatten a and b and c into one node: long chains stay shallow
+def _and(c, span):  # flatten a and b and c into one node: long chains stay shallow
     items = ()
     for x in c:
         items += x.items if isinstance(x, n.And) else (x,)
-    return n.And(Span(s, e), items)
+    return n.And(span, items)
 
 
 @_rule("or_expr")
-def _or(c, s, e):
+def _or(c, span):
     items = ()
     for x in c:
         items += x.items if isinstance(x, n.Or) else (x,)
-    return n.Or(Span(s, e), items)
+    return n.Or(span, items)
 
 
 @_rule("between")
-def _between(c, s, e):
-    return n.Between(Span(s, e), c[0], c[1], c[2])
+def _between(c, span):
+    return n.Between(span, c[0], c[1], c[2])
 
 
 @_rule("in_expr")
-def _in(c, s, e):
-    return n.In(Span(s, e), c[0], c[1])
+def _in(c, span):
+    return n.In(span, c[0], c[1])
 
 
 @_rule("unary_test")
-def _unary_test(c, s, e):
-    return n.UnaryTest(Span(s, e), str(c[0]), c[1])
+def _unary_test(c, span):
+    return n.UnaryTest(span, str(c[0]), c[1])
 
 
 @_rule("tests")
-def _tests(c, s, e):
+def _tests(c, span):
     inner = _nodes(c)[0]
-    return n.Tests(Span(s, e), tuple(inner) if isinstance(inner, list) else (inner,))
+    return n.Tests(span, tuple(inner) if isinstance(inner, list) else (inner,))
 
 
 @_rule("list_lit")
-def _list(c, s, e):
-    return n.ListLit(Span(s, e), tuple(c[1] or ()))
+def _list(c, span):
+    return n.ListLit(span, tuple(c[1] or ()))
 
 
 @_rule("entry")
-def _entry(c, s, e):
+def _entry(c, span):
     key = str(c[0])
-    return (_unescape(key[1:-1]) if key.startswith('"') else key, c[1], s)
+    return (_unescape(key[1:-1]) if key.startswith('"') else key, c[1], span.start)
 
 
 @_rule("context_lit")
-def _context(c, s, e):
-    return n.ContextLit(Span(s, e), tuple((k, v) for k, v, _ in (c[1] or ())))
+def _context(c, span):
+    return n.ContextLit(span, tuple((k, v) for k, v, _ in (c[1] or ())))
 
 
 def _range(kind):
     si, ei = _RANGES[kind]
 
-    def make(c, s, e):
+    def make(c, span):
         start, end = _nodes(c)
-        return n.RangeLit(Span(s, e), start, end, si, ei)
+        return n.RangeLit(span, start, end, si, ei)
     return make
 
 
@@ -603,33 +621,33 @@ for _kind in _RANGES:
 
 
 @_rule("if_expr")
-def _if(c, s, e):
-    return n.If(Span(s, e), c[1], c[2], c[3])
+def _if(c, span):
+    return n.If(span, c[1], c[2], c[3])
 
 
 @_rule("iteration")
-def _iteration(c, s, e):
-    return n.Iteration(Span(s, e), str(c[0]), c[1])
+def _iteration(c, span):
+    return n.Iteration(span, str(c[0]), c[1])
 
 
 @_rule("iteration_range")
-def _iteration_range(c, s, e):  # `for i in 1..n`: the integers from 1 to n
-    return n.Iteration(Span(s, e), str(c[0]), n.RangeLit(Span(c[1].span.start, c[2].span.end), c[1], c[2], True, True))
+def _iteration_range(c, span):  # `for i in 1..n`: the integers from 1 to n
+    return n.Iteration(span, str(c[0]), n.RangeLit(Span(c[1].span.start, c[2].span.end), c[1], c[2], True, True))
 
 
 @_rule("for_expr")
-def _for(c, s, e):
-    return n.For(Span(s, e), tuple(c[1]), c[2])
+def _for(c, span):
+    return n.For(span, tuple(c[1]), c[2])
 
 
 @_rule("some_expr")
-def _some(c, s, e):
-    return n.Quantified(Span(s, e), "some", tuple(c[1]), c[2])
+def _some(c, span):
+    return n.Quantified(span, "some", tuple(c[1]), c[2])
 
 
 @_rule("every_expr")
-def _every(c, s, e):
-    return n.Quantified(Span(s, e), "every", tuple(c[1]), c[2])
+def _every(c, span):
+    return n.Quantified(span, "every", tuple(c[1]), c[2])
 
 
 class _Build(Transformer):
@@ -644,7 +662,7 @@ def _transformer_method(make):
     def method(self, c):
         first = c[0] if c[0] is not None else next(x for x in c if x is not None)
         last = c[-1] if c[-1] is not None else next(x for x in reversed(c) if x is not None)
-        return make(c, _start(first), _end(last))
+        return make(c, Span(_start(first), _end(last)))
     method.make = make  # what the driver calls instead
     return method
 
