@@ -133,11 +133,11 @@ class YMap(YNode):
 
     kind = "mapping"
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {_key_id(k.value): (k, v) for k, v in self.items})
+    def __post_init__(self) -> None:  # _key_id written out: a mapping is built, and read, per rule
+        object.__setattr__(self, "_index", {(type(k.value), k.value): (k, v) for k, v in self.items})
 
     def get(self, key: Any) -> "YNode | None":
-        hit = self._index.get(_key_id(key))
+        hit = self._index.get((type(key), key))
         return hit[1] if hit else None
 
     def key_node(self, key: Any) -> "YScalar | None":
@@ -406,8 +406,15 @@ class _Composer:
             node: YNode = YMap(frame.start, end, self.src, self.map_items(frame.children))
         else:
             node = YSeq(frame.start, end, self.src, tuple(frame.children))
-        self.open_anchors.discard(frame.anchor)
-        self.add(node, frame.size, frame.anchor, end)
+        stack = self.stack
+        if stack and frame.anchor is None:  # the common case of `add`
+            top = stack[-1]
+            top.children.append(node)
+            top.size += frame.size
+            top.end = end
+        else:
+            self.open_anchors.discard(frame.anchor)
+            self.add(node, frame.size, frame.anchor, end)
 
     def map_items(self, children: list[YNode]) -> tuple:
         items, seen, merges = [], {}, []
@@ -416,7 +423,7 @@ class _Composer:
                 self.error(key.start, key.end, "E-YAML", f"a mapping key must be a single value, not a {key.kind}")
                 continue
             merge = key.tag == _MERGE and key.style is None
-            kid = ("<<",) if merge else _key_id(key.value)
+            kid = ("<<",) if merge else (type(key.value), key.value)  # _key_id
             first = seen.get(kid)
             if first is not None:
                 self.error(key.start, key.end, "E-DUPLICATE-KEY",
