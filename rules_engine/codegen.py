@@ -482,10 +482,15 @@ class ExprGen:
         return True
 
     def g(self, node: n.Node) -> str:
-        hoisted = self.hoisted.get(id(node))
-        if hoisted is not None:
-            return hoisted
-        return getattr(self, "g_" + type(node).__name__)(node)
+        if self.hoisted:
+            hoisted = self.hoisted.get(id(node))
+            if hoisted is not None:
+                return hoisted
+        try:
+            gen = _GEN[node.__class__]
+        except KeyError:  # not a node class of nodes.py: look the method up by name, as for any class
+            gen = getattr(type(self), "g_" + type(node).__name__)
+        return gen(self, node)
 
     def hoist(self, body: n.Node) -> list[str]:
         """Loop-invariant work in a filter or loop body (`now() - duration("P7D")` inside
@@ -862,3 +867,8 @@ class ExprGen:
         for var, src in reversed(loops):
             expr = f"{fn}(_s, {src}, lambda {var}: {expr})"
         return expr
+
+
+# Node class -> ExprGen method: one dictionary lookup per node instead of a method name built and looked up.
+_GEN = {cls: getattr(ExprGen, "g_" + cls.__name__) for cls in vars(n).values()
+        if isinstance(cls, type) and issubclass(cls, n.Node) and hasattr(ExprGen, "g_" + cls.__name__)}
