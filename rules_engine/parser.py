@@ -148,26 +148,28 @@ class _Driver:
                         self.rules.append(_reduction(arg, callbacks[arg]))
                     row[str(sym)] = ~index[arg]
             self.actions[state] = row
+        self.table = {state: (self.lexers[state], self.actions[state]) for state in self.actions}
         # (state below, rule name, terminal) -> the state after the goto and the unit reductions
-        # that the terminal causes there, each a goto from the same state below
+        # that the terminal causes there (each a goto from the same state below), and the action
+        # for the terminal in that state
         self.after: dict = {}
 
     def _after(self, below, goto, typ):
-        """The state after reducing to `goto` on top of `below` with `typ` next, remembered: the
-        chain of unit reductions (`?sum: product` and the like) costs one lookup next time."""
+        """(state, action) after reducing to `goto` on top of `below` with `typ` next, remembered:
+        the chain of unit reductions (`?sum: product` and the like) costs one lookup next time."""
         actions, rules, end = self.actions, self.rules, self.end
         state = actions[below][goto]
-        while not (state == end and typ == "$END"):
+        while True:
             act = actions[state].get(typ)
-            if act is None or act >= 0 or not rules[~act][6]:
+            if (state == end and typ == "$END") or act is None or act >= 0 or not rules[~act][6]:
                 break
             state = actions[below][rules[~act][3]]
-        self.after[below, goto, typ] = state
-        return state
+        hit = self.after[below, goto, typ] = (state, act)
+        return hit
 
     def parse(self, text: str) -> tuple:
         """(the root node, the number of tokens), or (None, 0) when `text` is not in the language."""
-        actions, rules, lexers, ignore, after = self.actions, self.rules, self.lexers, self.ignore, self.after
+        table, rules, ignore, after = self.table, self.rules, self.ignore, self.after
         spans = _SPANS
         end = self.end
         state = self.start
@@ -177,8 +179,9 @@ class _Driver:
         pos, n, shifted = 0, len(text), 0
         while True:
             tok, typ = None, "$END"
+            lexer, row = table[state]
             while pos < n:  # the next terminal this state can accept
-                m = lexers[state](text, pos)
+                m = lexer(text, pos)
                 if m is None:  # only whitespace and comments left, or not in the language
                     if self.skips[state](text, pos).end() != n:
                         return None, 0
@@ -191,8 +194,8 @@ class _Driver:
                     continue
                 tok = m.group(typ)
                 break
+            act = row.get(typ)
             while True:
-                act = actions[state].get(typ)
                 if act is None:
                     return None, 0
                 if act >= 0:  # shift
@@ -212,9 +215,10 @@ class _Driver:
                 values.append(make(children if pick is None else pick(children), span))
                 bounds.append(bound)
                 below = states[-1]
-                state = after.get((below, goto, typ))
-                if state is None:
-                    state = self._after(below, goto, typ)
+                hit = after.get((below, goto, typ))
+                if hit is None:
+                    hit = self._after(below, goto, typ)
+                state, act = hit
                 states.append(state)
                 if state == end and tok is None:
                     return values[-1], shifted
