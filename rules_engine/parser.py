@@ -120,18 +120,26 @@ class _Driver:
         # Per parser state, the match method of one pattern that skips whitespace and comments (an
         # atomic group: no backtracking into it) and then matches Lark's own alternation of the
         # terminals the state accepts, in Lark's order; and the skip pattern alone, for the end.
+        from lark.lexer import _create_unless
         self.lexers, self.skips, ignore = {}, {}, None
+        built: dict = {}  # id(Lark's lexer) -> (match, skip match): many states share one lexer
         for state, basic in lark.parser.lexer.lexers.items():
-            mres = basic.scanner._mres  # builds the scanner, and with it `callback`
-            if basic.callback or len(mres) != 1:
-                raise AssertionError("lexer callbacks and split scanners are not supported by the driver")
-            if ignore is None:
-                ignore = frozenset(basic.ignore_types)
-            elif ignore != frozenset(basic.ignore_types):
-                raise AssertionError("the driver assumes one set of ignored terminals")
-            skip = "(?>(?:" + "|".join(lark.get_terminal(t).pattern.to_regexp() for t in sorted(ignore)) + ")*)"
-            self.lexers[state] = re.compile(skip + "(?:" + mres[0].pattern + ")", mres[0].flags).match
-            self.skips[state] = re.compile(skip).match
+            if id(basic) not in built:
+                if ignore is None:
+                    ignore = frozenset(basic.ignore_types)
+                elif ignore != frozenset(basic.ignore_types):
+                    raise AssertionError("the driver assumes one set of ignored terminals")
+                # The terminals and the alternation of Lark's scanner for this lexer (what
+                # BasicLexer._build_scanner and Scanner._build_mres make), without compiling
+                # Lark's own copy of each pattern: that took half the time of building the driver.
+                terminals, callback = _create_unless(basic.terminals, basic.g_regex_flags, basic.re, basic.use_bytes)
+                if callback or basic.user_callbacks or basic.use_bytes or basic.re is not re:
+                    raise AssertionError("lexer callbacks and byte patterns are not supported by the driver")
+                alternation = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
+                skip = "(?>(?:" + "|".join(lark.get_terminal(t).pattern.to_regexp() for t in sorted(ignore)) + ")*)"
+                built[id(basic)] = (re.compile(skip + "(?:" + alternation + ")", basic.g_regex_flags).match,
+                                    re.compile(skip, basic.g_regex_flags).match)
+            self.lexers[state], self.skips[state] = built[id(basic)]
         self.ignore = ignore
         # state -> {terminal or rule name: next state (a shift or goto, >= 0) | ~index in self.rules}
         self.actions: dict = {}
