@@ -52,6 +52,9 @@ class Env:
     """The names an expression may use: a schema (None = dynamic) and named segments."""
     schema: "Type | None" = None
     segments: dict[str, Type] = field(default_factory=dict)
+    # field name -> (schema, its input Ref): a ruleset's expressions read the same few fields
+    # tens of thousands of times, and a Ref is an immutable value that they can share
+    input_refs: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def dynamic(self) -> bool:
@@ -182,8 +185,14 @@ class _Checker:
                 if "item" in frame and _open_item(frame["item"].type):
                     return Ref("item_or_input", frame["item"].name, T.ANY, key=name)
             return Ref("input", name, T.ANY)
-        t = self.env.schema.field(name)
-        return Ref("input", name, t) if t is not None else None
+        schema = self.env.schema
+        hit = self.env.input_refs.get(name)
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        t = schema.field(name)
+        ref = Ref("input", name, t) if t is not None else None
+        self.env.input_refs[name] = (schema, ref)
+        return ref
 
     def visible_names(self, scope) -> list[str]:
         names = [k for frame in scope for k in frame]
