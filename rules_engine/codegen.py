@@ -302,7 +302,17 @@ class Unit:
         self.chunks: list[str] = []
         self.consts: dict[str, object] = {}
         self._const_keys: dict[tuple, str] = {}
+        self._exact: dict[str, bool] = {}  # constant name -> binary_exact(its value)
         self.sites: list[Site] = sites if sites is not None else []  # shared: one numbering of sites
+
+    def exact_const(self, name: str) -> bool:
+        """`name` is a constant and binary_exact (remembered: a constant is compared many times)."""
+        if name not in self.consts:
+            return False
+        hit = self._exact.get(name)
+        if hit is None:
+            hit = self._exact[name] = binary_exact(self.consts[name])
+        return hit
 
     def const(self, value) -> str:
         key = (type(value).__name__, value) if _hashable(value) else ("id", id(value))
@@ -688,8 +698,7 @@ class ExprGen:
     def exact_read(self, local: str, *consts: str) -> None:
         """Note a comparison of a path local with number constants (see PathLocals.float_safe)."""
         loc = self.path_locals
-        if loc is not None and local in loc.reads and all(
-                c in self.unit.consts and binary_exact(self.unit.consts[c]) for c in consts):
+        if loc is not None and local in loc.reads and all(self.unit.exact_const(c) for c in consts):
             loc.exact_reads[local] = loc.exact_reads.get(local, 0) + 1
 
     def compare(self, node: n.Node, op: str, lt: T.Type, rt_: T.Type, a: str, b: str) -> str:
