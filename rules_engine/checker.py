@@ -52,6 +52,9 @@ class Env:
     """The names an expression may use: a schema (None = dynamic) and named segments."""
     schema: "Type | None" = None
     segments: dict[str, Type] = field(default_factory=dict)
+    # field name -> (schema, its input Ref): a ruleset's expressions read the same few fields
+    # tens of thousands of times, and a Ref is an immutable value that they can share
+    input_refs: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def dynamic(self) -> bool:
@@ -113,6 +116,7 @@ for _a in (T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K):
     _ARITH_RULES[("*", T.NUMBER_K, _a)] = Type(_a)
     _ARITH_RULES[("/", _a, T.NUMBER_K)] = Type(_a, nullable=True)
 
+_ANY_OR_NULL = frozenset({T.ANY_K, T.NULL_K})
 _ORDERED = {T.NUMBER_K, T.STRING_K, T.DATE_K, T.DATETIME_K, T.TIME_K, T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K}
 
 
@@ -144,7 +148,11 @@ class _Checker:
 
     # -- dispatch ---------------------------------------------------------------------------
     def visit(self, node: n.Node, scope: list[dict[str, Ref]]) -> Type:
-        t = getattr(self, "v_" + type(node).__name__)(node, scope)
+        try:
+            visitor = _VISIT[node.__class__]
+        except KeyError:  # not a node class of nodes.py: look the method up by name, as for any class
+            visitor = getattr(type(self), "v_" + type(node).__name__)
+        t = visitor(self, node, scope)
         self.types[id(node)] = t
         return t
 
@@ -177,8 +185,14 @@ class _Checker:
                 if "item" in frame and _open_item(frame["item"].type):
                     return Ref("item_or_input", frame["item"].name, T.ANY, key=name)
             return Ref("input", name, T.ANY)
-        t = self.env.schema.field(name)
-        return Ref("input", name, t) if t is not None else None
+        schema = self.env.schema
+        hit = self.env.input_refs.get(name)
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        t = schema.field(name)
+        ref = Ref("input", name, t) if t is not None else None
+        self.env.input_refs[name] = (schema, ref)
+        return ref
 
     def visible_names(self, scope) -> list[str]:
         names = [k for frame in scope for k in frame]
@@ -319,7 +333,7 @@ class _Checker:
         return res.as_nullable(res.nullable or lt.nullable or rt.nullable)
 
     def comparable(self, span: Span, op: str, lt: Type, rt: Type, left: n.Node, right: n.Node) -> None:
-        if lt.is_any or rt.is_any or lt.kind == T.NULL_K or rt.kind == T.NULL_K:
+        if lt.kind in _ANY_OR_NULL or rt.kind in _ANY_OR_NULL:
             return
         if not T.same_kind(lt, rt) and not {lt.kind, rt.kind} <= {T.DATE_K, T.DATETIME_K}:
             self.type_error(span, f"cannot compare {T.describe(lt)} with {T.describe(rt)}")
@@ -480,3 +494,8 @@ class _Checker:
         if c.kind not in (T.BOOLEAN_K, T.ANY_K, T.NULL_K):
             self.type_error(node.cond.span, f"'satisfies' needs a boolean condition, but this is {T.describe(c)}")
         return T.BOOLEAN.as_nullable(True)
+
+
+# Node class -> visitor: one dictionary lookup per node instead of a method name built and looked up.
+_VISIT = {cls: getattr(_Checker, "v_" + cls.__name__) for cls in vars(n).values()
+          if isinstance(cls, type) and issubclass(cls, n.Node) and hasattr(_Checker, "v_" + cls.__name__)}

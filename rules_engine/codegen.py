@@ -303,7 +303,17 @@ class Unit:
         self.chunks: list[str] = []
         self.consts: dict[str, object] = {}
         self._const_keys: dict[tuple, str] = {}
+        self._exact: dict[str, bool] = {}  # constant name -> binary_exact(its value)
         self.sites: list[Site] = sites if sites is not None else []  # shared: one numbering of sites
+
+    def exact_const(self, name: str) -> bool:
+        """`name` is a constant and binary_exact (remembered: a constant is compared many times)."""
+        if name not in self.consts:
+            return False
+        hit = self._exact.get(name)
+        if hit is None:
+            hit = self._exact[name] = binary_exact(self.consts[name])
+        return hit
 
     def const(self, value) -> str:
         key = (type(value).__name__, value) if _hashable(value) else ("id", id(value))
@@ -483,10 +493,15 @@ class ExprGen:
         return True
 
     def g(self, node: n.Node) -> str:
-        hoisted = self.hoisted.get(id(node))
-        if hoisted is not None:
-            return hoisted
-        return getattr(self, "g_" + type(node).__name__)(node)
+        if self.hoisted:
+            hoisted = self.hoisted.get(id(node))
+            if hoisted is not None:
+                return hoisted
+        try:
+            gen = _GEN[node.__class__]
+        except KeyError:  # not a node class of nodes.py: look the method up by name, as for any class
+            gen = getattr(type(self), "g_" + type(node).__name__)
+        return gen(self, node)
 
     def hoist(self, body: n.Node) -> list[str]:
         """Loop-invariant work in a filter or loop body (`now() - duration("P7D")` inside
@@ -718,8 +733,7 @@ class ExprGen:
     def exact_read(self, local: str, *consts: str) -> None:
         """Note a comparison of a path local with number constants (see PathLocals.float_safe)."""
         loc = self.path_locals
-        if loc is not None and local in loc.reads and all(
-                c in self.unit.consts and binary_exact(self.unit.consts[c]) for c in consts):
+        if loc is not None and local in loc.reads and all(self.unit.exact_const(c) for c in consts):
             loc.exact_reads[local] = loc.exact_reads.get(local, 0) + 1
 
     def compare(self, node: n.Node, op: str, lt: T.Type, rt_: T.Type, a: str, b: str) -> str:
@@ -897,3 +911,8 @@ class ExprGen:
         for var, src in reversed(loops):
             expr = f"{fn}(_s, {src}, lambda {var}: {expr})"
         return expr
+
+
+# Node class -> ExprGen method: one dictionary lookup per node instead of a method name built and looked up.
+_GEN = {cls: getattr(ExprGen, "g_" + cls.__name__) for cls in vars(n).values()
+        if isinstance(cls, type) and issubclass(cls, n.Node) and hasattr(ExprGen, "g_" + cls.__name__)}

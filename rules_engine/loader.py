@@ -23,7 +23,7 @@ from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
-from .diagnostics import ERROR, CompileError, Diagnostic, ExprSource, SourceFile
+from .diagnostics import ERROR, CompileError, Diagnostic, ExprSource, SourceFile, slot_init
 
 __all__ = [
     "YNode", "YMap", "YSeq", "YScalar", "load_yaml", "load_yaml_file",
@@ -51,7 +51,7 @@ _CONSTRUCTOR = SafeConstructor()
 # Nodes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class YNode:
     """A YAML node and its half-open character range [start, end) in `file`.
 
@@ -76,7 +76,8 @@ class YNode:
         return Diagnostic.at(self.file, self.start, self.end, code, message, severity)
 
 
-@dataclass(frozen=True)
+@slot_init
+@dataclass(frozen=True, slots=True)
 class YScalar(YNode):
     """A scalar: `text` as YAML read it, `value` resolved the SafeLoader way, timestamps left as text.
 
@@ -107,7 +108,8 @@ class YScalar(YNode):
         return ExprSource(self.text, self.file, mapper=offsets)
 
 
-@dataclass(frozen=True)
+@slot_init
+@dataclass(frozen=True, slots=True)
 class YSeq(YNode):
     """A list."""
     items: "tuple[YNode, ...]"
@@ -123,7 +125,7 @@ def _key_id(value: Any) -> tuple:
     return (type(value), value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class YMap(YNode):
     """A mapping with scalar keys, in file order (merged `<<` keys after the mapping's own)."""
     items: "tuple[tuple[YScalar, YNode], ...]"
@@ -131,11 +133,11 @@ class YMap(YNode):
 
     kind = "mapping"
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {_key_id(k.value): (k, v) for k, v in self.items})
+    def __post_init__(self) -> None:  # _key_id written out: a mapping is built, and read, per rule
+        object.__setattr__(self, "_index", {(type(k.value), k.value): (k, v) for k, v in self.items})
 
     def get(self, key: Any) -> "YNode | None":
-        hit = self._index.get(_key_id(key))
+        hit = self._index.get((type(key), key))
         return hit[1] if hit else None
 
     def key_node(self, key: Any) -> "YScalar | None":
@@ -245,6 +247,7 @@ class _Composer:
         self.documents = 0
         self.aliases = 0
         self.alias_nodes = 0
+        self.resolved: dict = {}  # event.implicit -> {scalar text: (tag, value)}, see `scalar`
         self.handlers: dict[type, Callable] = {
             yaml.ScalarEvent: self.scalar, yaml.AliasEvent: self.alias,
             yaml.MappingStartEvent: self.start_collection, yaml.SequenceStartEvent: self.start_collection,
@@ -329,21 +332,37 @@ class _Composer:
             raise _Abort
 
     def scalar(self, event) -> None:
-        start, end = self.pos(event.start_mark), self.pos(event.end_mark)
+        base = self.base
+        start, end = event.start_mark.index + base, event.end_mark.index + base
         text, tag = event.value, event.tag
         if tag is not None and tag != "!" and tag not in _SCALAR_TAGS:
             self.bad_tag(start, tag, "value")
             tag = None
         if tag is None or tag == "!":
-            tag = _RESOLVER.resolve(yaml.ScalarNode, text, event.implicit)
-            tag, value = _implicit_value(tag, text)
+            # The same keys, ids and numbers recur thousands of times in a large ruleset, and the
+            # resolver tries a regular expression or more on each.
+            implicit = event.implicit
+            resolved = self.resolved.get(implicit)
+            if resolved is None:
+                resolved = self.resolved[implicit] = {}
+            hit = resolved.get(text)
+            if hit is None:
+                hit = resolved[text] = _implicit_value(_RESOLVER.resolve(yaml.ScalarNode, text, implicit), text)
+            tag, value = hit
         else:
             value = _explicit_value(tag, text)
             if value is _INVALID:
                 self.error(start, end, "E-YAML-TAG", f"{text!r} is not a valid {_short_tag(tag)}")
                 tag, value = STR, text
         node = YScalar(start, end, self.src, value, text, event.style or None, tag)
-        self.add(node, 1, event.anchor, end)
+        stack = self.stack
+        if stack and event.anchor is None:  # the common case of `add`
+            top = stack[-1]
+            top.children.append(node)
+            top.size += 1
+            top.end = end
+        else:
+            self.add(node, 1, event.anchor, end)
 
     def alias(self, event) -> None:
         start, end = self.pos(event.start_mark), self.pos(event.end_mark)
@@ -387,8 +406,15 @@ class _Composer:
             node: YNode = YMap(frame.start, end, self.src, self.map_items(frame.children))
         else:
             node = YSeq(frame.start, end, self.src, tuple(frame.children))
-        self.open_anchors.discard(frame.anchor)
-        self.add(node, frame.size, frame.anchor, end)
+        stack = self.stack
+        if stack and frame.anchor is None:  # the common case of `add`
+            top = stack[-1]
+            top.children.append(node)
+            top.size += frame.size
+            top.end = end
+        else:
+            self.open_anchors.discard(frame.anchor)
+            self.add(node, frame.size, frame.anchor, end)
 
     def map_items(self, children: list[YNode]) -> tuple:
         items, seen, merges = [], {}, []
@@ -397,7 +423,7 @@ class _Composer:
                 self.error(key.start, key.end, "E-YAML", f"a mapping key must be a single value, not a {key.kind}")
                 continue
             merge = key.tag == _MERGE and key.style is None
-            kid = ("<<",) if merge else _key_id(key.value)
+            kid = ("<<",) if merge else (type(key.value), key.value)  # _key_id
             first = seen.get(kid)
             if first is not None:
                 self.error(key.start, key.end, "E-DUPLICATE-KEY",

@@ -95,23 +95,18 @@ def _parse(src: ExprSource, text: str) -> n.Node:
 
 # -- the LALR driver -------------------------------------------------------------------------------
 
-class _Token(str):
-    """A lexed terminal: its text, Lark terminal name and offsets (what the _Build callbacks read)."""
-    type: str
-    start_pos: int
-    end_pos: int
-
-
 class _Driver:
     """Lark's LALR(1) tables, contextual lexer and reduction callbacks, run by a tighter loop.
 
     Lark builds everything from grammar/feel.lark: the per-state token patterns, the action and
-    goto tables, and the callbacks that build our nodes. This loop only drives them, as Lark's
-    `parse` does, minus what costs most at 10,000 rules: generic Token objects, dictionary keys that
-    are Token instances (compared by a Python-level __eq__), and a callback for every unit
-    reduction of the precedence chain (`?sum: product` passes its child through; here such a
-    reduction is only a goto). On any input outside the language it returns None and the caller
-    asks Lark itself, whose exception describes the error.
+    goto tables, and for each rule which children reach its callback and which _MAKE function
+    that is. This loop only drives them, as Lark's `parse` does, minus what costs most at 10,000
+    rules: Token objects (a token here is its text, and the driver keeps every value's bounds in
+    the text on a stack of its own, so a reduction knows its span without asking its children),
+    dictionary keys that are Token instances (compared by a Python-level __eq__), and a callback
+    and a loop turn for every unit reduction of the precedence chain (`?sum: product` passes its
+    child through: here the chain after a goto is one remembered lookup). On any input outside the
+    language it returns None and the caller asks Lark itself, whose exception describes the error.
     """
 
     def __init__(self, lark: Lark):
@@ -122,108 +117,174 @@ class _Driver:
             raise AssertionError("terminal callbacks are not supported by the driver")
         self.start = table.start_states["start"]
         self.end = table.end_states["start"]
-        # Per parser state, one pattern that skips whitespace and comments (an atomic group: no
-        # backtracking into it) and then matches Lark's own alternation of the terminals the
-        # state accepts, in Lark's order; and the skip pattern alone, for the end of the text.
-        self.lexers = {}
+        # Per parser state, the match method of one pattern that skips whitespace and comments (an
+        # atomic group: no backtracking into it) and then matches Lark's own alternation of the
+        # terminals the state accepts, in Lark's order; and the skip pattern alone, for the end.
+        from lark.lexer import _create_unless
+        self.lexers, self.skips, ignore = {}, {}, None
+        built: dict = {}  # id(Lark's lexer) -> (match, skip match): many states share one lexer
         for state, basic in lark.parser.lexer.lexers.items():
-            mres = basic.scanner._mres  # builds the scanner, and with it `callback`
-            if basic.callback or len(mres) != 1:
-                raise AssertionError("lexer callbacks and split scanners are not supported by the driver")
-            ignore = frozenset(basic.ignore_types)
-            skip = "(?>(?:" + "|".join(lark.get_terminal(t).pattern.to_regexp() for t in sorted(ignore)) + ")*)"
-            self.lexers[state] = (re.compile(skip + "(?:" + mres[0].pattern + ")", mres[0].flags),
-                                  re.compile(skip), ignore)
-        # state -> {terminal or rule name: (True, next state) | (False, (size, callback, goto name, unit))}
+            if id(basic) not in built:
+                if ignore is None:
+                    ignore = frozenset(basic.ignore_types)
+                elif ignore != frozenset(basic.ignore_types):
+                    raise AssertionError("the driver assumes one set of ignored terminals")
+                # The terminals and the alternation of Lark's scanner for this lexer (what
+                # BasicLexer._build_scanner and Scanner._build_mres make), without compiling
+                # Lark's own copy of each pattern: that took half the time of building the driver.
+                terminals, callback = _create_unless(basic.terminals, basic.g_regex_flags, basic.re, basic.use_bytes)
+                if callback or basic.user_callbacks or basic.use_bytes or basic.re is not re:
+                    raise AssertionError("lexer callbacks and byte patterns are not supported by the driver")
+                alternation = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
+                skip = "(?>(?:" + "|".join(lark.get_terminal(t).pattern.to_regexp() for t in sorted(ignore)) + ")*)"
+                built[id(basic)] = (re.compile(skip + "(?:" + alternation + ")", basic.g_regex_flags).match,
+                                    re.compile(skip, basic.g_regex_flags).match)
+            self.lexers[state], self.skips[state] = built[id(basic)]
+        self.ignore = ignore
+        # state -> {terminal or rule name: next state (a shift or goto, >= 0) | ~index in self.rules}
         self.actions: dict = {}
+        self.rules: list = []
+        index: dict = {}
         for state, acts in table.states.items():
             row = {}
             for sym, (action, arg) in acts.items():
                 if action is Shift:
-                    row[str(sym)] = (True, arg)
+                    row[str(sym)] = arg
                 else:
-                    size = len(arg.expansion)
-                    unit = bool(arg.options.expand1) and size == 1 and arg.alias is None
-                    row[str(sym)] = (False, (size, _direct(callbacks[arg], size), str(arg.origin.name), unit))
+                    if arg not in index:
+                        index[arg] = len(self.rules)
+                        self.rules.append(_reduction(arg, callbacks[arg]))
+                    row[str(sym)] = ~index[arg]
             self.actions[state] = row
-        self.units: dict = {}  # (state below, state, terminal) -> state after the unit reductions there
+        self.table = {state: (self.lexers[state], self.actions[state]) for state in self.actions}
+        # (state below, rule name, terminal) -> the state after the goto and the unit reductions
+        # that the terminal causes there (each a goto from the same state below), and the action
+        # for the terminal in that state
+        self.after: dict = {}
 
-    def _units(self, below, state, typ):
-        """Run the unit reductions that `typ` causes on top of `below`, `state`: each replaces the
-        top state with a goto from `below`. Remembered, so the chain costs one lookup next time."""
-        key = (below, state, typ)
-        actions = self.actions
+    def _after(self, below, goto, typ):
+        """(state, action) after reducing to `goto` on top of `below` with `typ` next, remembered:
+        the chain of unit reductions (`?sum: product` and the like) costs one lookup next time."""
+        actions, rules, end = self.actions, self.rules, self.end
+        state = actions[below][goto]
         while True:
             act = actions[state].get(typ)
-            if act is None or act[0] or not act[1][3]:
-                self.units[key] = state
-                return state
-            state = actions[below][act[1][2]][1]
+            if (state == end and typ == "$END") or act is None or act >= 0 or not rules[~act][6]:
+                break
+            state = actions[below][rules[~act][3]]
+        hit = self.after[below, goto, typ] = (state, act)
+        return hit
 
     def parse(self, text: str) -> tuple:
         """(the root node, the number of tokens), or (None, 0) when `text` is not in the language."""
-        actions, lexers, end, units = self.actions, self.lexers, self.end, self.units
-        states = [self.start]
+        table, rules, ignore, after = self.table, self.rules, self.ignore, self.after
+        spans = _SPANS
+        end = self.end
+        state = self.start
+        states = [state]
         values: list = []
+        bounds: list = []  # (start, end) in the text of each value
         pos, n, shifted = 0, len(text), 0
         while True:
             tok, typ = None, "$END"
+            lexer, row = table[state]
             while pos < n:  # the next terminal this state can accept
-                lexer, skip, ignore = lexers[states[-1]]
-                m = lexer.match(text, pos)
+                m = lexer(text, pos)
                 if m is None:  # only whitespace and comments left, or not in the language
-                    if skip.match(text, pos).end() != n:
+                    if self.skips[state](text, pos).end() != n:
                         return None, 0
                     break
                 typ = m.lastgroup
-                start, pos = m.start(typ), m.end()
+                tok_bound = m.span(typ)
+                pos = tok_bound[1]
                 if typ in ignore:  # cannot follow the skip pattern, but Lark's rule is to skip it
                     typ = "$END"
                     continue
-                tok = _Token(m.group(typ))
-                tok.type, tok.start_pos, tok.end_pos = typ, start, pos
+                tok = m.group(typ)
                 break
+            act = row.get(typ)
             while True:
-                act = actions[states[-1]].get(typ)
                 if act is None:
                     return None, 0
-                if act[0]:  # shift
-                    states.append(act[1])
+                if act >= 0:  # shift
+                    states.append(act)
+                    state = act
                     values.append(tok)
+                    bounds.append(tok_bound)
                     shifted += 1
                     break
-                size, callback, goto, unit = act[1]
-                if unit:  # the child stands for its parent: only the state changes
-                    key = (states[-2], states[-1], typ)
-                    top = units.get(key)
-                    states[-1] = top if top is not None else self._units(*key)
-                else:
-                    if size:
-                        children = values[-size:]
-                        del states[-size:]
-                        del values[-size:]
-                    else:
-                        children = []
-                    values.append(callback(children))
-                    states.append(actions[states[-1]][goto][1])
-                if tok is None and states[-1] == end:
+                size, make, pick, goto, first, last, _ = rules[~act]
+                bound = (bounds[first][0], bounds[last][1])
+                span = spans.get(bound)
+                if span is None:
+                    span = _new_span(bound)
+                children = values[-size:]
+                del states[-size:], values[-size:], bounds[-size:]
+                values.append(make(children if pick is None else pick(children), span))
+                bounds.append(bound)
+                below = states[-1]
+                hit = after.get((below, goto, typ))
+                if hit is None:
+                    hit = self._after(below, goto, typ)
+                state, act = hit
+                states.append(state)
+                if state == end and tok is None:
                     return values[-1], shifted
 
 
-def _direct(callback, size: int):
-    """Lark's reduction callback without its generic child filter, when the filter only picks
-    children by position: the same call to our _Build method, one Python frame less."""
-    from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders
-    if type(callback) is not ChildFilterLALR_NoPlaceholders or any(e for _, e in callback.to_include):
-        return callback
-    build, keep = callback.node_builder, tuple(i for i, _ in callback.to_include)
-    if keep == tuple(range(size)):
-        return build
-    if len(keep) == 1:
-        only = keep[0]
-        return lambda children: build([children[only]])
-    pick = operator.itemgetter(*keep)
-    return lambda children: build(list(pick(children)))
+# Spans by (start, end), shared by all trees: they are immutable values, and the same few
+# thousand recur across a ruleset's expressions (`customer.age` at 2..14 in many of them).
+# Bounded, so that long or many distinct expressions cannot grow it without end.
+_SPANS: dict = {}
+MAX_SHARED_SPANS = 50_000
+
+
+def _new_span(bound: tuple) -> Span:
+    span = Span(*bound)
+    if len(_SPANS) < MAX_SHARED_SPANS:
+        _SPANS[bound] = span
+    return span
+
+
+def _reduction(rule, callback) -> tuple:
+    """(size, make, pick, goto name, first, last, unit) for reducing `rule`, read from Lark's callback
+    for it: `pick` selects the children Lark's child filter would pass (None: all of them), `make` is
+    the _MAKE function its transformer method calls, `first`, `last` index the value stack at the
+    first and last child that is kept and not a placeholder, and `unit` says the rule only passes
+    its one child through (the driver folds such reductions into the goto before them)."""
+    from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlaceholders, ExpandSingleChild
+    size, goto = len(rule.expansion), str(rule.origin.name)
+    f, order = callback, list(range(size))  # the children as the builder gets them; None is a placeholder
+    if type(f) is ChildFilterLALR_NoPlaceholders:
+        if any(expand for _, expand in f.to_include):
+            raise AssertionError("inlined rules are not supported by the driver")
+        f, order = f.node_builder, [i for i, _ in f.to_include]
+    elif type(f) is ChildFilterLALR:
+        order = []
+        for i, expand, nones in f.to_include:
+            if expand:
+                raise AssertionError("inlined rules are not supported by the driver")
+            order += [None] * nones + [i]
+        f, order = f.node_builder, order + [None] * f.append_none
+    kept = [i for i in order if i is not None]
+    if not kept:
+        raise AssertionError(f"rule {rule} keeps no child")
+    first, last = kept[0] - size, kept[-1] - size
+    if type(f) is ExpandSingleChild and len(order) == 1:
+        only = order[0]
+        return size, (lambda c, span: c[only]), None, goto, first, last, size == 1
+    f = f.node_builder if type(f) is ExpandSingleChild else f
+    make = getattr(getattr(f, "__func__", None), "make", None)
+    if make is None:
+        raise AssertionError(f"no _MAKE function for rule {rule}")
+    if order == list(range(size)):
+        return size, make, None, goto, first, last, False
+    if None in order:
+        return size, make, (lambda c: [None if i is None else c[i] for i in order]), goto, first, last, False
+    if len(order) == 1:
+        only = order[0]
+        return size, make, (lambda c: [c[only]]), goto, first, last, False
+    return size, make, operator.itemgetter(*order), goto, first, last, False
 
 
 @lru_cache(maxsize=1)
@@ -389,7 +450,7 @@ def _start(x) -> int:
         return _start(x[0])
     if isinstance(x, tuple):  # a context entry: (key, value, key start)
         return x[2]
-    return x.start_pos  # a token (the driver's, or Lark's)
+    return x.start_pos  # a Lark token
 
 
 def _end(x) -> int:
@@ -403,143 +464,223 @@ def _end(x) -> int:
     return x.end_pos
 
 
-def _span(c: list) -> Span:
-    first = c[0] if c[0] is not None else next(x for x in c if x is not None)
-    last = c[-1] if c[-1] is not None else next(x for x in reversed(c) if x is not None)
-    return Span(_start(first), _end(last))
-
-
-def _nodes(c: list) -> list:
+def _nodes(c) -> list:
     """The children that are nodes (or lists of nodes), without the kept punctuation tokens."""
     return [x for x in c if isinstance(x, (n.Node, list))]
 
 
-class _Build(Transformer):
-    """Builds our nodes while Lark parses (callbacks at each reduction, no intermediate tree).
+# Node constructors by grammar rule (or alias) name. Each gets the children Lark's child filter
+# passes (`c`: tokens, nodes, lists; None for an absent optional part) and the span of the text
+# they cover, from the first child that is not None to the last. Tokens are str (Lark's
+# Token or the driver's plain text), hence the str() wherever one is kept in a node.
+_MAKE: dict = {}
 
-    Punctuation and keywords that open or close a construct are named terminals in the grammar, so
-    they reach these callbacks and spans cover them; the other literals are dropped by Lark.
-    """
 
-    def number(self, c):
-        return n.Number(_span(c), Decimal(str(c[0])))
+def _rule(*names):
+    def register(make):
+        for name in names:
+            _MAKE[name] = make
+        return make
+    return register
 
-    def string(self, c):
-        return n.String(_span(c), _unescape(str(c[0])[1:-1]))
 
-    def temporal(self, c):
-        return n.Temporal(_span(c), _unescape(str(c[1])[1:-1]))
+@_rule("number")
+def _number(c, span):
+    return n.Number(span, Decimal(str(c[0])))
 
-    def true(self, c):
-        return n.Boolean(_span(c), True)
 
-    def false(self, c):
-        return n.Boolean(_span(c), False)
+@_rule("string")
+def _string(c, span):
+    return n.String(span, _unescape(str(c[0])[1:-1]))
 
-    def null(self, c):
-        return n.Null(_span(c))
 
-    def name(self, c):
-        return n.Name(_span(c), str(c[0]))
+@_rule("temporal")
+def _temporal(c, span):
+    return n.Temporal(span, _unescape(str(c[1])[1:-1]))
 
-    def path(self, c):
-        return n.Path(_span(c), c[0], " ".join(str(c[1]).split()))
 
-    def filter(self, c):
-        return n.Filter(_span(c), c[0], c[1])
+@_rule("true")
+def _true(c, span):
+    return n.Boolean(span, True)
 
-    def fname(self, c):
-        return c[0]  # the token; `call` reads it
 
-    def exprs(self, c):  # left-recursive: extend the list built so far (linear, not quadratic)
-        if isinstance(c[0], list):
-            c[0].append(c[-1])
-            return c[0]
-        return list(c)
+@_rule("false")
+def _false(c, span):
+    return n.Boolean(span, False)
 
-    paren_items = entries = iterations = exprs
 
-    def call(self, c):
-        tok = c[0]
-        return n.Call(_span(c), " ".join(str(tok).split()), Span(tok.start_pos, tok.end_pos), tuple(c[1] or ()))
+@_rule("null")
+def _null(c, span):
+    return n.Null(span)
 
-    def neg(self, c):
-        if isinstance(c[1], n.Number):  # fold `-3.5` into a literal
-            return n.Number(_span(c), -c[1].value)
-        return n.Negate(_span(c), c[1])
 
-    def arith(self, c):
-        return n.Arith(_span(c), str(c[1]), c[0], c[2])
+@_rule("name")
+def _name(c, span):
+    return n.Name(span, str(c[0]))
 
-    def compare(self, c):
-        return n.Compare(_span(c), str(c[1]), c[0], c[2])
 
-    def and_expr(self, c):  # flatten a and b and c into one node: long chains stay shallow
-        return n.And(_span(c), tuple(y for x in c for y in (x.items if isinstance(x, n.And) else (x,))))
+@_rule("path")
+def _path(c, span):
+    name = c[1]  # a multi-word property (`time  offset`) is spelt with single spaces
+    return n.Path(span, c[0], str(name) if name.isidentifier() else " ".join(name.split()))
 
-    def or_expr(self, c):
-        return n.Or(_span(c), tuple(y for x in c for y in (x.items if isinstance(x, n.Or) else (x,))))
 
-    def between(self, c):
-        return n.Between(_span(c), c[0], c[1], c[2])
+@_rule("filter")
+def _filter(c, span):
+    return n.Filter(span, c[0], c[1])
 
-    def in_expr(self, c):
-        return n.In(_span(c), c[0], c[1])
 
-    def unary_test(self, c):
-        return n.UnaryTest(_span(c), str(c[0]), c[1])
+@_rule("fname")
+def _fname(c, span):
+    return c[0]  # the token; `call` reads it
 
-    def tests(self, c):
-        inner = _nodes(c)[0]
-        return n.Tests(_span(c), tuple(inner) if isinstance(inner, list) else (inner,))
 
-    def list_lit(self, c):
-        return n.ListLit(_span(c), tuple(c[1] or ()))
+@_rule("exprs", "paren_items", "entries", "iterations")
+def _exprs(c, span):  # left-recursive: extend the list built so far (linear, not quadratic)
+    if isinstance(c[0], list):
+        c[0].append(c[-1])
+        return c[0]
+    return list(c)
 
-    def entry(self, c):
-        key = str(c[0])
-        return (_unescape(key[1:-1]) if key.startswith('"') else key, c[1], c[0].start_pos)
 
-    def context_lit(self, c):
-        return n.ContextLit(_span(c), tuple((k, v) for k, v, _ in (c[1] or ())))
+@_rule("call")
+def _call(c, span):
+    tok = c[0]  # its text runs from the call's start
+    return n.Call(span, " ".join(tok.split()), Span(span.start, span.start + len(tok)), tuple(c[1] or ()))
 
-    def _range(self, c, kind):
-        si, ei = _RANGES[kind]
+
+@_rule("neg")
+def _neg(c, span):
+    if isinstance(c[1], n.Number):  # fold `-3.5` into a literal
+        return n.Number(span, -c[1].value)
+    return n.Negate(span, c[1])
+
+
+@_rule("arith")
+def _arith(c, span):
+    return n.Arith(span, str(c[1]), c[0], c[2])
+
+
+@_rule("compare")
+def _compare(c, span):
+    return n.Compare(span, str(c[1]), c[0], c[2])
+
+
+@_rule("and_expr")
+def _and(c, span):  # flatten a and b and c into one node: long chains stay shallow
+    items = ()
+    for x in c:
+        items += x.items if isinstance(x, n.And) else (x,)
+    return n.And(span, items)
+
+
+@_rule("or_expr")
+def _or(c, span):
+    items = ()
+    for x in c:
+        items += x.items if isinstance(x, n.Or) else (x,)
+    return n.Or(span, items)
+
+
+@_rule("between")
+def _between(c, span):
+    return n.Between(span, c[0], c[1], c[2])
+
+
+@_rule("in_expr")
+def _in(c, span):
+    return n.In(span, c[0], c[1])
+
+
+@_rule("unary_test")
+def _unary_test(c, span):
+    return n.UnaryTest(span, str(c[0]), c[1])
+
+
+@_rule("tests")
+def _tests(c, span):
+    inner = _nodes(c)[0]
+    return n.Tests(span, tuple(inner) if isinstance(inner, list) else (inner,))
+
+
+@_rule("list_lit")
+def _list(c, span):
+    return n.ListLit(span, tuple(c[1] or ()))
+
+
+@_rule("entry")
+def _entry(c, span):
+    key = str(c[0])
+    return (_unescape(key[1:-1]) if key.startswith('"') else key, c[1], span.start)
+
+
+@_rule("context_lit")
+def _context(c, span):
+    return n.ContextLit(span, tuple((k, v) for k, v, _ in (c[1] or ())))
+
+
+def _range(kind):
+    si, ei = _RANGES[kind]
+
+    def make(c, span):
         start, end = _nodes(c)
-        return n.RangeLit(_span(c), start, end, si, ei)
+        return n.RangeLit(span, start, end, si, ei)
+    return make
 
-    def range_ii(self, c):
-        return self._range(c, "range_ii")
 
-    def range_ie(self, c):
-        return self._range(c, "range_ie")
+for _kind in _RANGES:
+    _MAKE[_kind] = _range(_kind)
 
-    def range_ei(self, c):
-        return self._range(c, "range_ei")
 
-    def range_ee(self, c):
-        return self._range(c, "range_ee")
+@_rule("if_expr")
+def _if(c, span):
+    return n.If(span, c[1], c[2], c[3])
 
-    def if_expr(self, c):
-        return n.If(_span(c), c[1], c[2], c[3])
 
-    def iteration(self, c):
-        return n.Iteration(_span(c), str(c[0]), c[1])
+@_rule("iteration")
+def _iteration(c, span):
+    return n.Iteration(span, str(c[0]), c[1])
 
-    def iteration_range(self, c):  # `for i in 1..n`: the integers from 1 to n
-        return n.Iteration(_span(c), str(c[0]), n.RangeLit(Span(c[1].span.start, c[2].span.end), c[1], c[2], True, True))
 
-    def for_expr(self, c):
-        return n.For(_span(c), tuple(c[1]), c[2])
+@_rule("iteration_range")
+def _iteration_range(c, span):  # `for i in 1..n`: the integers from 1 to n
+    return n.Iteration(span, str(c[0]), n.RangeLit(Span(c[1].span.start, c[2].span.end), c[1], c[2], True, True))
 
-    def some_expr(self, c):
-        return n.Quantified(_span(c), "some", tuple(c[1]), c[2])
 
-    def every_expr(self, c):
-        return n.Quantified(_span(c), "every", tuple(c[1]), c[2])
+@_rule("for_expr")
+def _for(c, span):
+    return n.For(span, tuple(c[1]), c[2])
+
+
+@_rule("some_expr")
+def _some(c, span):
+    return n.Quantified(span, "some", tuple(c[1]), c[2])
+
+
+@_rule("every_expr")
+def _every(c, span):
+    return n.Quantified(span, "every", tuple(c[1]), c[2])
+
+
+class _Build(Transformer):
+    """The _MAKE functions as Lark's inline transformer: Lark calls them at each reduction when it
+    parses (the driver's fallback, and the reference the tests compare the driver with)."""
 
     def __default__(self, data, children, meta):
         raise AssertionError(f"unhandled grammar rule {data}")
+
+
+def _transformer_method(make):
+    def method(self, c):
+        first = c[0] if c[0] is not None else next(x for x in c if x is not None)
+        last = c[-1] if c[-1] is not None else next(x for x in reversed(c) if x is not None)
+        return make(c, Span(_start(first), _end(last)))
+    method.make = make  # what the driver calls instead
+    return method
+
+
+for _name, _make in _MAKE.items():
+    setattr(_Build, _name, _transformer_method(_make))
 
 
 def _check_depth(src: ExprSource, root: n.Node) -> None:

@@ -380,7 +380,7 @@ def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
             body.append("    m.sort()\n")  # the winner joins the suppress rules in file order
     code = "".join(body)
     types = dict(_field_types(plan.rdef.schema, ()))
-    lean = _lean(plan) and not _ROOT.search(code + loc.prologue()) and \
+    lean = _lean(plan) and not _reads_root(code + loc.prologue()) and \
         not any(types[p].kind == T.OBJECT_K and loc.reads.get(name) for p, name in g.paths.items())
     if lean:
         raw = frozenset(p for p, name in g.paths.items() if types[p].kind == T.NUMBER_K and loc.float_safe(name))
@@ -428,6 +428,12 @@ def _lean(plan: Plan) -> bool:
 
 
 _ROOT = re.compile(r"\b_v\b")
+
+
+def _reads_root(code: str) -> bool:
+    """Generated code that reads the context `_v` itself. The substring test first: the pattern
+    alone tries a match at every position of what is, at 10,000 rules, a megabyte of code."""
+    return "_v" in code and _ROOT.search(code) is not None
 
 
 MIN_INDEXED_RULES = 4    # fewer rules on a field than this: plain ifs are cheaper than a lookup
@@ -495,7 +501,7 @@ def _match_body(unit: Unit, name: str, rules, seg_expr, loc: PathLocals) -> list
                                                          f"{ascii(str(value))}", rule_lines(members, "    ", loc)))
             table.append(f"{unit.const(value)}: {bodies[-1][0]}")
         used = [x for x, count in loc.reads.items() if count > before.get(x, 0)]
-        if any(_ROOT.search("".join(b)) for _, _, b in bodies):
+        if any(_reads_root("".join(b)) for _, _, b in bodies):
             used.append("_v")
         # the evaluation state only where a bucket reads it, so DECIDE may make none (see _generate_fused)
         reads_state = any(_STATE_NAME.search(code) or "clock " in code for code in ("".join(b) for _, _, b in bodies))

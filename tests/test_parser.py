@@ -461,6 +461,19 @@ def test_the_driver_builds_what_lark_builds():
     assert rejected > 10  # invalid texts were in the corpus too
 
 
+def test_the_driver_lexes_with_larks_own_patterns():
+    """The driver builds each state's alternation itself (not compiling Lark's copy): it must be
+    the pattern Lark's contextual lexer compiles for that state, after the skip prefix."""
+    from rules_engine.parser import _driver, _lark
+    lexers = _lark().parser.lexer.lexers
+    assert len(lexers) > 50
+    for state, basic in lexers.items():
+        (lark_re,) = basic.scanner._mres
+        assert not basic.callback
+        mine = _driver().lexers[state].__self__
+        assert mine.pattern.endswith("(?:" + lark_re.pattern + ")") and mine.flags == lark_re.flags, state
+
+
 def test_parsed_trees_are_remembered_by_text_and_bounded(monkeypatch):
     from rules_engine import parser as P
     a = P.parse("customer.age > 30 and customer.tier = \"gold\"")
