@@ -87,7 +87,9 @@ def _new_decision_id() -> str:
 
 class Decision:
     """The outcome of one decision: actions to take, rules that matched, what was suppressed."""
-    __slots__ = ("ruleset", "version", "ruleset_hash", "_when", "_actions", "_ranking", "matched_rules", "_extra",
+    # `actions` is left unset by `_ranked_later` and `_id` until the decision id is asked for:
+    # __getattr__ fills them on first read, and a set slot is read at C speed ever after.
+    __slots__ = ("ruleset", "version", "ruleset_hash", "_when", "actions", "_ranking", "matched_rules", "_extra",
                  "_id")
 
     def __init__(self, ruleset: str, version: str, ruleset_hash: str, when: "EvalState | float | dt.datetime",
@@ -99,14 +101,13 @@ class Decision:
         # The decision's clock, in the cheapest form at hand: the evaluation state that read it, the
         # wall-clock timestamp taken when no state was needed, or the caller's `as_of`.
         self._when = when
-        self._actions = actions
-        self._ranking = None
+        if actions is not None:
+            self.actions = actions
         self.matched_rules = matched_rules
         # Most decisions suppress nothing, explain nothing and warn about nothing: one slot for the
         # three keeps building such a decision cheap (a decision is made per request).
         self._extra = (suppressed or [], explanation, warnings or []) \
             if suppressed or explanation is not None or warnings else None
-        self._id = ""
 
     @classmethod
     def _ranked_later(cls, ruleset: str, version: str, ruleset_hash: str, when, rank, idx: "list[int]",
@@ -118,14 +119,16 @@ class Decision:
         d._ranking = (rank, idx)
         return d
 
-    @property
-    def actions(self) -> "list[Action]":
-        """The actions to take, best first (one per action id)."""
-        actions = self._actions
-        if actions is None:
+    def __getattr__(self, name: str):
+        # only called for a slot that is not set yet (see __slots__)
+        if name == "actions":
             rank, idx = self._ranking  # kept: another thread may be reading it at the same time
-            actions = self._actions = rank(idx)
-        return actions
+            actions = self.actions = rank(idx)
+            return actions
+        if name == "_id":
+            self._id = _new_decision_id()
+            return self._id
+        raise AttributeError(f"'Decision' object has no attribute {name!r}")
 
     @property
     def suppressed(self) -> "list[Suppression]":
@@ -154,8 +157,7 @@ class Decision:
 
     @property
     def decision_id(self) -> str:
-        if not self._id:
-            self._id = _new_decision_id()
+        """Unique per decision; made when first asked for."""
         return self._id
 
     def __repr__(self) -> str:

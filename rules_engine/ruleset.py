@@ -362,6 +362,7 @@ def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
     g, lines = inline_validator(plan.rdef.schema, "_x", "X")
     loc = PathLocals()
     loc.names.update(g.paths)
+    scanned = None  # the code that may read the converted context, when not all of `body`
     if plan.rdef.mode != "first":
         body = _match_body(unit, "MATCH", live, seg_expr, loc)
     else:
@@ -370,17 +371,26 @@ def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
             return
         order = sorted(proposers, key=lambda x: (-float(x[1].priority), x[0]))
         suppress_only = [(i, rp) for i, rp in live if not rp.actions]
-        body = _match_body(unit, "SUPS", suppress_only, seg_expr, loc)
-        if order:
-            # the priority walk: a flat run of ifs inside a one-pass loop, left at the first match
-            body.append("    for _ in (None,):\n")
-            body += [f"        if {_conditions(unit, rp, [rp.when.node], seg_expr, loc)}:\n"
-                     f"            ap({i})  # {ascii(rp.rule.id)}\n            break\n" for i, rp in order]
-        if suppress_only and order:
-            body.append("    m.sort()\n")  # the winner joins the suppress rules in file order
+        if suppress_only:
+            body = _match_body(unit, "SUPS", suppress_only, seg_expr, loc)
+            if order:
+                # the priority walk: a flat run of ifs inside a one-pass loop, left at the first match
+                body.append("    for _ in (None,):\n")
+                body += [f"        if {_conditions(unit, rp, [rp.when.node], seg_expr, loc)}:\n"
+                         f"            ap({i})  # {ascii(rp.rule.id)}\n            break\n" for i, rp in order]
+                body.append("    m.sort()\n")  # the winner joins the suppress rules in file order
+        else:
+            # nothing but the priority walk: the first match returns its index, a constant (its
+            # `return _v` is no read of the converted context: the conditions alone are scanned)
+            tests = [(_conditions(unit, rp, [rp.when.node], seg_expr, loc), i, rp) for i, rp in order]
+            body = [f"    if {test}:\n        return _v, ({i},)  # {ascii(rp.rule.id)}\n" for test, i, rp in tests]
+            body.append("    m = ()\n")
+            scanned = "".join(test for test, _, _ in tests)
     code = "".join(body)
+    if scanned is None:
+        scanned = code
     types = dict(_field_types(plan.rdef.schema, ()))
-    lean = _lean(plan) and not _reads_root(code + loc.prologue()) and \
+    lean = _lean(plan) and not _reads_root(scanned + loc.prologue()) and \
         not any(types[p].kind == T.OBJECT_K and loc.reads.get(name) for p, name in g.paths.items())
     if lean:
         raw = frozenset(p for p, name in g.paths.items() if types[p].kind == T.NUMBER_K and loc.float_safe(name))

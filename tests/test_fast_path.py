@@ -119,11 +119,15 @@ def _decide_both(rs, ctx):
     return fast.matched_rules
 
 
-def test_a_simple_ruleset_checks_the_context_without_converting_it():
-    rs = rules_engine.compile_ruleset_text(BENCH_LIKE, filename="bench-like.yaml")
+@pytest.mark.parametrize("mode", ["all", "first"])
+def test_a_simple_ruleset_checks_the_context_without_converting_it(mode):
+    rs = rules_engine.compile_ruleset_text(BENCH_LIKE + ("policy: {mode: first}\n" if mode == "first" else ""),
+                                           filename="bench-like.yaml")
     src = rs._unit.source
     assert "    _v = None\n" in src          # no dicts of converted values are built
     assert "_Decimal(_repr(" not in src      # lifetime_value and age meet whole or binary-exact constants
+    if mode == "first":  # the walk returns the winner's index as a constant
+        assert "        return _v, (" in src and "ap(" not in src
     for ctx in CONTEXTS:
         _decide_both(rs, ctx)
 
@@ -243,7 +247,8 @@ def test_many_matches_are_ranked_on_first_read_as_the_general_path_ranks_them():
                         "tags": ["vip", "new"], "age": 99}}
     d = rs.decide(ctx, as_of=AS_OF)
     assert len(d.matched_rules) > 3
-    assert d._actions is None  # not ordered yet: a caller reading only matched_rules never pays
+    with pytest.raises(AttributeError):  # not ordered yet: a caller reading only matched_rules never pays
+        rules_engine.Decision.actions.__get__(d)
     first = d.actions
     assert d.actions is first  # ordered once
     slow = rs.decide(ctx, as_of=AS_OF, explain=True)
@@ -251,6 +256,9 @@ def test_many_matches_are_ranked_on_first_read_as_the_general_path_ranks_them():
     priorities = [a.priority for a in first]
     assert priorities == sorted(priorities, reverse=True)
     assert d.to_dict()["actions"] == [a.to_dict() for a in slow.actions]
+    assert len(d.decision_id) == 32 and d.decision_id == d.decision_id != slow.decision_id
+    with pytest.raises(AttributeError, match="no attribute 'action_list'"):
+        d.action_list  # noqa: B018 - a misspelt attribute still fails as usual
 
 
 def test_decide_makes_no_evaluation_state_unless_the_rules_read_one():
