@@ -415,18 +415,14 @@ class Ruleset:
 
     def _ranker(self):
         """matched rule indices -> their precomputed actions, best first (the simple shape)."""
-        rank_action, rule_ranks = self._rank_action, self._rule_ranks
-        rank_of, action_of = self._rank1.__getitem__, rank_action.__getitem__
-        if self._one_action_each:
-            def rank(idx: "list[int]") -> "list[Action]":
-                ranks = list(map(rank_of, idx))  # map() over bound C methods: no Python frame per rule
-                ranks.sort()
-                return list(map(action_of, ranks))
-        else:
-            def rank(idx: "list[int]") -> "list[Action]":
-                ranks = [k for i in idx for k in rule_ranks[i]]
-                ranks.sort()
-                return list(map(action_of, ranks))
+        one_action_each, rule_ranks = self._one_action_each, self._rule_ranks
+        rank_of, action_of = self._rank1.__getitem__, self._rank_action.__getitem__
+
+        def rank(idx: "list[int]") -> "list[Action]":
+            # map() over bound C methods: no Python frame per rule
+            ranks = list(map(rank_of, idx)) if one_action_each else [k for i in idx for k in rule_ranks[i]]
+            ranks.sort()
+            return list(map(action_of, ranks))
         return rank
 
     def decide_many(self, contexts, as_of: "dt.datetime | None" = None, explain: bool = False) -> list[Decision]:
