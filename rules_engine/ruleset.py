@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from . import nodes as n
 from . import typesys as T
 from .checker import Checked, Env, check
-from .codegen import ExprGen, PathLocals, Unit
+from .codegen import ExprGen, PathLocals, Unit, unparen_conjunct, unparen_test
 from .diagnostics import CompileError, Diagnostic, ExprSource, suggest
 from .loader import YScalar, load_yaml
 from .model import RuleDef, RulesetDef, ThenDef, read_ruleset
@@ -329,14 +329,14 @@ def _conditions(unit: Unit, rp: RulePlan, conjuncts, seg_expr, locals_: PathLoca
     gen = ExprGen(unit, rp.when, seg_expr, path_locals=locals_)
     gen.dynamic_root = False
     first = len(unit.sites)
-    parts = []
-    for c in conjuncts:
-        parts.append(gen.cond(c))
+    parts = [gen.cond(c) for c in conjuncts]
     unit.label_sites(first, rp.rule.id)
     window = _window(unit, rp)
     if window:
         parts.insert(0, f"({window})")
-    return " and ".join(parts) if parts else "True"
+    if len(parts) == 1:
+        return unparen_test(parts[0])
+    return " and ".join([unparen_conjunct(p) for p in parts]) if parts else "True"
 
 
 def _function(name: str, locals_: PathLocals, body: list[str], doc: str, params: str = "_s, _v") -> str:
