@@ -409,7 +409,9 @@ def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
     unit.add_source(f"DECIDE_READS_STATE = {bool(_STATE_NAME.search(body))}\n")
 
 
-_STATE_NAME = re.compile(r"(?<![\w.])_s\b")
+# `(?<![\w.])_s\b`, with the literal first: the regex engine then skips ahead to each `_s` instead
+# of trying the lookbehind at every position of a megabyte of code (~20 ms at 10,000 rules).
+_STATE_NAME = re.compile(r"_s\b(?<![\w.]_s)")
 
 
 def _field_types(t: T.Type, path: tuple):
@@ -437,12 +439,12 @@ def _lean(plan: Plan) -> bool:
     return True
 
 
-_ROOT = re.compile(r"\b_v\b")
+_ROOT = re.compile(r"_v\b(?<!\w_v)")  # `\b_v\b`, literal first (see _STATE_NAME)
 
 
 def _reads_root(code: str) -> bool:
-    """Generated code that reads the context `_v` itself. The substring test first: the pattern
-    alone tries a match at every position of what is, at 10,000 rules, a megabyte of code."""
+    """Generated code that reads the context `_v` itself. The substring test first: most code has
+    no `_v` at all."""
     return "_v" in code and _ROOT.search(code) is not None
 
 
