@@ -117,6 +117,7 @@ for _a in (T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K):
     _ARITH_RULES[("/", _a, T.NUMBER_K)] = Type(_a, nullable=True)
 
 _ANY_OR_NULL = frozenset({T.ANY_K, T.NULL_K})
+_EQ_OPS = frozenset({"=", "!="})
 _ORDERED = {T.NUMBER_K, T.STRING_K, T.DATE_K, T.DATETIME_K, T.TIME_K, T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K}
 
 
@@ -333,6 +334,9 @@ class _Checker:
         return res.as_nullable(res.nullable or lt.nullable or rt.nullable)
 
     def comparable(self, span: Span, op: str, lt: Type, rt: Type, left: n.Node, right: n.Node) -> None:
+        kind = lt.kind
+        if kind == rt.kind and lt.values is None and rt.values is None and (kind in _ORDERED or op in _EQ_OPS):
+            return  # the common case, as below: the same kind (same_kind holds), ordered or `=`, no enum
         if lt.kind in _ANY_OR_NULL or rt.kind in _ANY_OR_NULL:
             return
         if not T.same_kind(lt, rt) and not {lt.kind, rt.kind} <= {T.DATE_K, T.DATETIME_K}:
@@ -352,7 +356,7 @@ class _Checker:
         rt = self.visit(node.right, scope)
         self.comparable(node.span, node.op, lt, rt, node.left, node.right)
         nullable = node.op not in ("=", "!=") and (lt.nullable or rt.nullable or lt.is_any or rt.is_any)
-        if node.op not in ("=", "!=") and not T.same_kind(lt, rt):
+        if node.op not in ("=", "!=") and lt.kind != rt.kind and not T.same_kind(lt, rt):  # equal kinds: same_kind
             nullable = True
         return T.BOOLEAN.as_nullable(nullable)
 

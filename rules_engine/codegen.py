@@ -33,6 +33,41 @@ _TOTAL_FUNCTIONS = frozenset({"not", "list contains", "contains", "starts with",
 _MAX_INLINE_LOGIC = 8   # longer `and` / `or` chains of possibly-null operands call _and_lazy / _or_lazy
 
 
+class _Cmp(str):
+    """Generated code `(E)` where E is a Python comparison or `not` test (`a < b`, `x in K`,
+    `not x`): as an operand of `and`, `or` or `not`, or as a whole test, E needs no parentheses.
+    Rule conditions are a megabyte of code at 10,000 rules, and CPython's compile() takes
+    noticeably longer over redundant parentheses. Only the exact object a generator returns is
+    marked: anything built from it (f-strings, joins, slices) is a plain str again."""
+    __slots__ = ()
+
+
+class _Either(str):
+    """`(A or B ...)` as `cond` generates it: as a whole test it needs no parentheses."""
+    __slots__ = ()
+
+
+class _Both(str):
+    """`(A and B ...)` as `cond` generates it: as a whole test or an operand of `and`, it needs
+    no parentheses (`and` is associative, also in what it evaluates and returns)."""
+    __slots__ = ()
+
+
+def _bare(code: str) -> str:
+    """`code` without the outer parentheses of a `_Cmp`, for where a comparison needs none."""
+    return code[1:-1] if code.__class__ is _Cmp else code
+
+
+def unparen_test(code: str) -> str:
+    """A `cond` result without the outer parentheses it needs in no `if` or `while` test."""
+    return code[1:-1] if code.__class__ in (_Cmp, _Either, _Both) else code
+
+
+def unparen_conjunct(code: str) -> str:
+    """A `cond` result without the outer parentheses it needs in no operand of `and`."""
+    return code[1:-1] if code.__class__ in (_Cmp, _Both) else code
+
+
 MAX_WARNINGS = 100
 
 
@@ -294,6 +329,9 @@ class Site:
         return f"{d.file}:{d.line}:{d.col}: {message}"
 
 
+LINK_PART_CHARS = 150_000  # see Unit.link
+
+
 class Unit:
     """A compilation unit: generated functions, their constants and warning sites, linked once."""
 
@@ -348,13 +386,35 @@ class Unit:
         return "\n".join(self.chunks)
 
     def link(self, extra: "dict | None" = None) -> dict:
-        """Compile the generated module once and return its namespace."""
+        """Compile the generated module once and return its namespace.
+
+        A large module is compiled and run in parts of whole chunks, in order, in the one
+        namespace: CPython's compile() takes more than linear time in the length of the text it
+        is given (at 10,000 rules, ~0.22 s for the ~0.95 MB at once, ~0.19 s in parts). Each part
+        is preceded by as many line breaks as come before it in `source`, so every line number
+        is the same as in one piece."""
         ns = dict(RUNTIME_NAMES)
         ns.update(self.consts)
         ns.update(extra or {})
-        code = compile(self.source, f"<rules:{self.name}>", "exec")
-        exec(code, ns)
+        filename = f"<rules:{self.name}>"
+        line = 0  # line breaks in `source` before the part
+        for part in self._parts():
+            exec(compile("\n" * line + part, filename, "exec"), ns)
+            line += part.count("\n") + 1  # and the one that joins it to the next part
         return ns
+
+    def _parts(self) -> "list[str]":
+        """`source` cut between chunks (each whole top-level statements) into parts of about
+        LINK_PART_CHARS characters: "\\n".join(parts) == source."""
+        parts, group, size = [], [], 0
+        for chunk in self.chunks:
+            if size >= LINK_PART_CHARS:
+                parts.append("\n".join(group))
+                group, size = [], 0
+            group.append(chunk)
+            size += len(chunk) + 1
+        parts.append("\n".join(group))
+        return parts
 
 
 def binary_exact(v) -> bool:
@@ -465,19 +525,22 @@ class ExprGen:
         of the nested conditionals of three-valued `and`/`or`."""
         if id(node) not in self.hoisted:
             if isinstance(node, n.Or):
-                return "(" + " or ".join(self.cond(x) for x in node.items) + ")"
+                return _Either("(" + " or ".join([self.cond(x) for x in node.items]) + ")")
             if isinstance(node, n.And):
                 parts, checks = [], []
                 for x in node.items[:-1]:
                     if self.certainly_boolean(x):
-                        parts.append(self.g(x))
+                        parts.append(_bare(self.g(x)))
                     else:  # null goes on to the next item, like false would not: test it at the end
                         tmp = self.tmp()
                         parts.append(f"({tmp} := {self.g(x)}) is not False")
                         checks.append(f"{tmp} is True")
                 parts.append(self.cond(node.items[-1]))
-                return "(" + " and ".join(parts + checks) + ")"
-        return self.truth(node, self.g(node))
+                return _Both("(" + " and ".join(parts + checks) + ")")
+        code = self.g(node)
+        if code.__class__ is _Cmp and self.sure(self.t(node), T.BOOLEAN_K):
+            return code[1:-1]  # what truth() gives, minus the parentheses (see _Cmp)
+        return self.truth(node, code)
 
     def certainly_boolean(self, node: n.Node) -> bool:
         """True or false at run time, never null. The type says boolean; a call's declared result
@@ -658,7 +721,7 @@ class ExprGen:
         """Plain Python for calls whose argument types make FEEL's semantics Python's own."""
         args = node.args
         if node.name == "not" and len(args) == 1 and self.certainly_boolean(args[0]):
-            return f"(not {self.g(args[0])})"
+            return _Cmp(f"(not {_bare(self.g(args[0]))})")
         if node.name == "now" and not args:  # the decision clock is always an aware datetime
             return _CLOCK
         if node.name == "today" and not args:
@@ -679,7 +742,7 @@ class ExprGen:
                     and not x.nullable:
                 a, b = self.g(args[0]), self.g(args[1])
                 if not lst.nullable:
-                    return f"({b} in {a})"
+                    return _Cmp(f"({b} in {a})")
                 tmp = self.tmp()
                 return f"(None if ({tmp} := {a}) is None else {b} in {tmp})"
         return None
@@ -742,12 +805,12 @@ class ExprGen:
             self.exact_read(b, a)
         if op in ("=", "!=") and T.NULL_K in (lt.kind, rt_.kind):  # `x = null`: true exactly when x is null
             x = b if lt.kind == T.NULL_K else a
-            return f"({x} {'is' if op == '=' else 'is not'} None)"
+            return _Cmp(f"({x} {'is' if op == '=' else 'is not'} None)")
         if op in ("=", "!=") and lt.kind == rt_.kind and lt.kind in _SIMPLE_EQ:
-            return f"({a} {_PY_CMP[op]} {b})"
+            return _Cmp(f"({a} {_PY_CMP[op]} {b})")
         if lt.kind == rt_.kind and lt.kind in _NATIVE_ORDER:
             if not lt.nullable and not rt_.nullable:
-                return f"({a} {_PY_CMP[op]} {b})"
+                return _Cmp(f"({a} {_PY_CMP[op]} {b})")
             ta, tb = self.tmp(), self.tmp()
             return f"(None if ({ta} := {a}) is None or ({tb} := {b}) is None else {ta} {_PY_CMP[op]} {tb})"
         if op not in ("=", "!=") and lt.kind == rt_.kind and lt.kind in (T.DATETIME_K, T.TIME_K, T.DT_DURATION_K):
@@ -760,7 +823,7 @@ class ExprGen:
     def g_And(self, node: n.And):
         parts = [self.g(x) for x in node.items]
         if all(self.certainly_boolean(x) for x in node.items):
-            return "(" + " and ".join(parts) + ")"
+            return "(" + " and ".join([_bare(p) for p in parts]) + ")"
         if len(parts) > _MAX_INLINE_LOGIC:  # nested conditionals would exceed Python's parenthesis limit
             return "_and_lazy(" + ", ".join(f"lambda: {p}" for p in parts) + ")"
         # three-valued, short-circuit on the first false
@@ -775,7 +838,7 @@ class ExprGen:
     def g_Or(self, node: n.Or):
         parts = [self.g(x) for x in node.items]
         if all(self.certainly_boolean(x) for x in node.items):
-            return "(" + " or ".join(parts) + ")"
+            return "(" + " or ".join([_bare(p) for p in parts]) + ")"
         if len(parts) > _MAX_INLINE_LOGIC:
             return "_or_lazy(" + ", ".join(f"lambda: {p}" for p in parts) + ")"
         expr = parts[-1]
@@ -791,9 +854,9 @@ class ExprGen:
         x, a, b = self.g(node.value), self.g(node.low), self.g(node.high)
         if all(self.sure(t, T.NUMBER_K) for t in (vt, lo, hi)):
             self.exact_read(x, a, b)
-            return f"({a} <= {x} <= {b})"
+            return _Cmp(f"({a} <= {x} <= {b})")
         if all(self.sure(t, T.DATE_K) for t in (vt, lo, hi)):
-            return f"({a} <= {x} <= {b})"
+            return _Cmp(f"({a} <= {x} <= {b})")
         return self.op(node, "_rt.between", x, a, b)
 
     def g_In(self, node: n.In):
@@ -819,7 +882,7 @@ class ExprGen:
                 and all(isinstance(i, (n.String, n.Number)) for i in test.items) \
                 and all(isinstance(i, n.String) == (vt.kind == T.STRING_K) for i in test.items):
             values = frozenset(i.value for i in test.items)
-            expr = f"({x} in {self.unit.const(values)})"
+            expr = _Cmp(f"({x} in {self.unit.const(values)})")
             if vt.nullable:
                 tmp = self.tmp()
                 return f"(None if ({tmp} := {x}) is None else {tmp} in {self.unit.const(values)})"
@@ -833,9 +896,9 @@ class ExprGen:
             if vt.nullable:
                 tmp = self.tmp()
                 return f"(None if ({tmp} := {x}) is None else {lo} {lo_op} {tmp} {hi_op} {hi})"
-            return f"({lo} {lo_op} {x} {hi_op} {hi})"
+            return _Cmp(f"({lo} {lo_op} {x} {hi_op} {hi})")
         if tt.kind not in (T.LIST_K, T.RANGE_K, T.ANY_K) and vt.kind == tt.kind and vt.kind in _SIMPLE_EQ:
-            return f"({x} == {self.g(test)})"
+            return _Cmp(f"({x} == {self.g(test)})")
         return self.op(test, "_rt.in_test", x, self.g(test))
 
     def g_UnaryTest(self, node):  # only reachable after a checker error
