@@ -566,20 +566,23 @@ def _compare(c, span):
     return n.Compare(span, str(c[1]), c[0], c[2])
 
 
-@_rule("and_expr")
-def _and(c, span):  # flatten a and b and c into one node: long chains stay shallow
+def _flat(cls, c, span):
+    """One `cls` node (And or Or) of the children, an operand of the same kind spliced in: a long
+    `a and b and c ...` chain stays one shallow node."""
     items = ()
     for x in c:
-        items += x.items if isinstance(x, n.And) else (x,)
-    return n.And(span, items)
+        items += x.items if isinstance(x, cls) else (x,)
+    return cls(span, items)
+
+
+@_rule("and_expr")
+def _and(c, span):
+    return _flat(n.And, c, span)
 
 
 @_rule("or_expr")
 def _or(c, span):
-    items = ()
-    for x in c:
-        items += x.items if isinstance(x, n.Or) else (x,)
-    return n.Or(span, items)
+    return _flat(n.Or, c, span)
 
 
 @_rule("between")
