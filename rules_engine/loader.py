@@ -277,7 +277,8 @@ class _Composer:
         handlers = self.handlers
         parser = loader(text)
         get_event, end, scalar_event = parser.get_event, yaml.StreamEndEvent, yaml.ScalarEvent
-        stack, src, base, resolved, str_tags = self.stack, self.src, self.base, self.resolved, self.str_tags
+        stack, src, base, str_tags = self.stack, self.src, self.base, self.str_tags
+        implicit_value = self.implicit_value
         try:  # what yaml.parse does, without a generator and a check_event call per event
             while True:
                 event = get_event()
@@ -290,13 +291,7 @@ class _Composer:
                     if not implicit[0] and str_tags.get(implicit):
                         tag = STR  # quoted: the resolver gives the default tag, whatever the text
                     else:
-                        memo = resolved.get(implicit)
-                        if memo is None:
-                            memo = resolved[implicit] = {}
-                        hit = memo.get(value)
-                        if hit is None:
-                            hit = memo[value] = self.resolve(value, implicit)
-                        tag, value = hit
+                        tag, value = implicit_value(value, implicit)
                     end_at = event.end_mark.index + base
                     top = stack[-1]
                     top.children.append(YScalar(event.start_mark.index + base, end_at, src, value, event.value,
@@ -328,6 +323,18 @@ class _Composer:
         return self.root
 
     # -- helpers --------------------------------------------------------------------------------
+    def implicit_value(self, text: str, implicit: tuple) -> tuple:
+        """(tag, value) of an untagged scalar, remembered per file: the same keys, ids and numbers
+        recur thousands of times in a large ruleset, and the resolver tries a regular expression
+        or more on each."""
+        memo = self.resolved.get(implicit)
+        if memo is None:
+            memo = self.resolved[implicit] = {}
+        hit = memo.get(text)
+        if hit is None:
+            hit = memo[text] = self.resolve(text, implicit)
+        return hit
+
     def resolve(self, text: str, implicit: tuple) -> tuple:
         """(tag, value) of an untagged scalar. Only a plain scalar's tag depends on its text: for
         the others the resolver gives its default tag, so once it has been a string, `run` takes
@@ -389,30 +396,13 @@ class _Composer:
             self.bad_tag(start, tag, "value")
             tag = None
         if tag is None or tag == "!":
-            # The same keys, ids and numbers recur thousands of times in a large ruleset, and the
-            # resolver tries a regular expression or more on each.
-            implicit = event.implicit
-            resolved = self.resolved.get(implicit)
-            if resolved is None:
-                resolved = self.resolved[implicit] = {}
-            hit = resolved.get(text)
-            if hit is None:
-                hit = resolved[text] = self.resolve(text, implicit)
-            tag, value = hit
+            tag, value = self.implicit_value(text, event.implicit)
         else:
             value = _explicit_value(tag, text)
             if value is _INVALID:
                 self.error(start, end, "E-YAML-TAG", f"{text!r} is not a valid {_short_tag(tag)}")
                 tag, value = STR, text
-        node = YScalar(start, end, self.src, value, text, event.style or None, tag)
-        stack = self.stack
-        if stack and event.anchor is None:  # the common case of `add`
-            top = stack[-1]
-            top.children.append(node)
-            top.size += 1
-            top.end = end
-        else:
-            self.add(node, 1, event.anchor, end)
+        self.add(YScalar(start, end, self.src, value, text, event.style or None, tag), 1, event.anchor, end)
 
     def alias(self, event) -> None:
         start, end = self.pos(event.start_mark), self.pos(event.end_mark)
@@ -456,15 +446,9 @@ class _Composer:
             node: YNode = _new_ymap(frame.start, end, self.src, *self.map_items(frame.children))
         else:
             node = YSeq(frame.start, end, self.src, tuple(frame.children))
-        stack = self.stack
-        if stack and frame.anchor is None:  # the common case of `add`
-            top = stack[-1]
-            top.children.append(node)
-            top.size += frame.size
-            top.end = end
-        else:
+        if frame.anchor is not None:
             self.open_anchors.discard(frame.anchor)
-            self.add(node, frame.size, frame.anchor, end)
+        self.add(node, frame.size, frame.anchor, end)
 
     def map_items(self, children: list[YNode]) -> "tuple[tuple, dict]":
         """The mapping's items and its index (what YMap.__post_init__ builds: _key_id -> item)."""
