@@ -39,10 +39,13 @@ def python(cond: dict) -> str:
                         list_lit=lambda vals: "{" + ", ".join(repr(v) for v in vals) + "}")
 
 
+SCHEMA = ["context:", "  customer:", f"    tier: enum({', '.join(TIERS)})", "    lifetime_value: number",
+          "    days_since_last_purchase: number", "    country: string", f"    channel: enum({', '.join(CHANNELS)})",
+          "    tags: list(string)", "    age: number"]
+
+
 def ruleset_yaml(rs, mode: str) -> str:
-    out = [f"ruleset: bench.{mode}", "context:", "  customer:", f"    tier: enum({', '.join(TIERS)})",
-           "    lifetime_value: number", "    days_since_last_purchase: number", "    country: string",
-           f"    channel: enum({', '.join(CHANNELS)})", "    tags: list(string)", "    age: number", "rules:"]
+    out = [f"ruleset: bench.{mode}", *SCHEMA, "rules:"]
     for r in rs.rules:
         out += [f"  - id: {r.id}", f"    priority: {r.priority}", f"    when: {json.dumps(feel(r.cond))}",
                 f"    then: [{{action: {r.id}}}]"]
@@ -144,8 +147,8 @@ def main() -> int:
     # with one rule that never matches. First mode's baseline stops at its first match (about the
     # tenth rule it tries), so at every N it costs about as much as this floor alone.
     floor_rs = rules_engine.compile_ruleset_text(
-        "\n".join(ruleset_yaml(generate_ruleset(1), "all").splitlines()[:11])
-        + "\n  - id: never\n    when: customer.age < -1\n    then: [{action: none}]\n", filename="bench-floor.yaml")
+        "\n".join(["ruleset: bench.floor", *SCHEMA, "rules:", "  - id: never", "    when: customer.age < -1",
+                   "    then: [{action: none}]"]) + "\n", filename="bench-floor.yaml")
     assert floor_rs.decide(ctxs[0]).matched_rules == []
     print(f"\nfloor: {rate(floor_rs.decide, ctxs, args.seconds):,.0f} decisions/s on the same schema with one "
           f"rule that never matches (context check + Decision)")
