@@ -500,6 +500,4 @@ class _Checker:
         return T.BOOLEAN.as_nullable(True)
 
 
-# Node class -> visitor: one dictionary lookup per node instead of a method name built and looked up.
-_VISIT = {cls: getattr(_Checker, "v_" + cls.__name__) for cls in vars(n).values()
-          if isinstance(cls, type) and issubclass(cls, n.Node) and hasattr(_Checker, "v_" + cls.__name__)}
+_VISIT = n.methods_by_class(_Checker, "v_")

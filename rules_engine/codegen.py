@@ -976,6 +976,4 @@ class ExprGen:
         return expr
 
 
-# Node class -> ExprGen method: one dictionary lookup per node instead of a method name built and looked up.
-_GEN = {cls: getattr(ExprGen, "g_" + cls.__name__) for cls in vars(n).values()
-        if isinstance(cls, type) and issubclass(cls, n.Node) and hasattr(ExprGen, "g_" + cls.__name__)}
+_GEN = n.methods_by_class(ExprGen, "g_")

@@ -198,3 +198,10 @@ def walk(node: Node) -> "Iterator[Node]":
 
 def source_text(node: Node, text: str) -> str:
     return text[node.span.start:node.span.end]
+
+
+def methods_by_class(owner: type, prefix: str) -> dict:
+    """Node class -> `owner`'s method `prefix + class name` (the visitors of a tree walker): one
+    dictionary lookup per node instead of a method name built and looked up."""
+    return {cls: getattr(owner, prefix + cls.__name__) for cls in list(globals().values())
+            if isinstance(cls, type) and issubclass(cls, Node) and hasattr(owner, prefix + cls.__name__)}
