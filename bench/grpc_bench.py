@@ -9,7 +9,10 @@ What it compares, cell by cell, with the same requests, the same grpc runtime (r
 
 - `decide`: the real service (`python server.py`) deciding on an example ruleset;
 - `echo`:   the transport floor: a server that parses the same DecideRequest, decodes the same
-            context to a dict (the service's own decoders) and returns a fixed two-action answer.
+            context to a dict and returns a fixed two-action answer. It decodes JSON with the
+            service's generic decoder (msgspec, C, ~1.3 us a retail context: as fast as the orjson
+            of ../shared/bench/grpc_floor/), not with json.loads: a slow floor would flatter the
+            ratios. The service itself decodes and type-checks against the schema in one pass.
 
 The load generator shares the machine's cores with the server, so the figures to compare are the
 server's CPU time per call (per context in batches), read from /proc/PID/stat of every server

@@ -23,6 +23,7 @@ from . import nodes as n
 from . import runtime as rt
 from .checker import Checked
 from .codegen import EvalState, ExprGen, Unit
+from .context_json import decode_context, typed_decoder
 from .ruleset import ActionPlan, Plan, RulePlan, frozen
 from .schema import converter
 from .validator import _Bad
@@ -297,9 +298,12 @@ class Ruleset:
         self.defaults = [_CompiledAction(ap, ns, f"D{j}", "", 0.0) for j, ap in enumerate(plan.defaults)]
         self._explainers: dict[int, Any] = {}
         self._fused = ns.get("DECIDE")   # validate + match in one generated function
+        self._decode_typed = typed_decoder(rdef.schema)
         self._precompute_candidates()
+        self._decide_decoded = self._general_decoded
         if self._fused is not None and self._simple:
             self.decide = self._simple_decide()
+            self._decide_decoded = self._simple_decide(decoded=True)
 
     def _link_conditions(self) -> None:
         """Generate and link every rule's own `when` function (the rule-by-rule path)."""
@@ -366,15 +370,40 @@ class Ruleset:
             return self._after_match(context, s, v, idx)
         return self._decide(s, self.validate(context), explain)
 
+    def decide_json(self, data: bytes, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
+        """Decide for a context given as UTF-8 JSON bytes: the same decision as
+        `decide(json.loads(data))`, without most of the cost of decoding and checking it.
+
+        Raises JSONContextError when the bytes are not a JSON object, ContextError when the
+        context breaks the schema."""
+        context = self._decode_typed(data)
+        if context is None:  # refused by the typed decoder: the careful path says why, or accepts
+            return self.decide(decode_context(data), as_of, explain)
+        return self._decide_decoded(context, as_of, explain)
+
+    def _general_decoded(self, context: dict, as_of: "dt.datetime | None", explain: bool) -> Decision:
+        """`decide` for a context from the typed decoder (see context_json.py)."""
+        if self._fused is None or explain:
+            return self.decide(context, as_of, explain)  # its output is valid input for the careful path
+        s = EvalState(None if as_of is None else _clock(as_of))
+        try:
+            v, idx = self._fused(context, s, True)
+        except _Bad as b:
+            raise self._convert.error(b) from None
+        except Exception:
+            return self._decide(EvalState(s.clock), self.validate(context), False)
+        return self._after_match(context, s, v, idx)
+
     def _after_match(self, context: dict, s: EvalState, v: "dict | None", idx: "list[int]") -> Decision:
         """Steps 2 to 6 on the rules DECIDE matched."""
         if v is None:  # DECIDE only checked the context (ruleset._lean)
             v = self.validate(context)
         return self._decide(s, v, False, list(map(self.rules.__getitem__, idx)))
 
-    def _simple_decide(self):
+    def _simple_decide(self, decoded: bool = False):
         """`decide` for the simple shape (see _precompute_candidates): the matched rules map to
         precomputed, pre-ranked actions. A closure over what it reads, without attribute lookups.
+        `decoded`: for contexts from the typed decoder (DECIDE then only converts them).
 
         When DECIDE never reads its evaluation state (no rule reads the clock, no segment is cached,
         nothing can warn: the code generator emits `_s` for each of these), no state is made and
@@ -396,7 +425,7 @@ class Ruleset:
             else:
                 s = when = EvalState(None if as_of is None else _clock(as_of))
             try:
-                v, idx = fused(context, s)
+                v, idx = fused(context, s, decoded)
             except _Bad as b:
                 raise error(b) from None
             except Exception:  # a missing field or a non-object: the careful validator says exactly what

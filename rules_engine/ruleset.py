@@ -359,7 +359,7 @@ def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
     """
     from .validator import inline_validator
     live = [(i, rp) for i, rp in enumerate(plan.rules) if _live(rp)]
-    g, lines = inline_validator(plan.rdef.schema, "_x", "X")
+    g, lines, tlines = inline_validator(plan.rdef.schema, "_x", "X")
     loc = PathLocals()
     loc.names.update(g.paths)
     scanned = None  # the code that may read the converted context, when not all of `body`
@@ -394,12 +394,15 @@ def _generate_fused(unit: Unit, plan: Plan, seg_expr) -> None:
         not any(types[p].kind == T.OBJECT_K and loc.reads.get(name) for p, name in g.paths.items())
     if lean:
         raw = frozenset(p for p, name in g.paths.items() if types[p].kind == T.NUMBER_K and loc.float_safe(name))
-        g, lines = inline_validator(plan.rdef.schema, "_x", "X", raw_numbers=raw, rebuild=False)
+        g, lines, tlines = inline_validator(plan.rdef.schema, "_x", "X", raw_numbers=raw, rebuild=False)
         assert loc.names.items() >= g.paths.items()  # the same locals, whatever the variant
     unit.add_source("".join(g.chunks))
     unit.consts.update(g.consts)
-    head = ["def DECIDE(_x, _s):\n    # check the context against the schema, then match the rules\n",
-            "\n".join(lines) + "\n", "    _v = None\n" if lean else "    _v = _x\n"]
+    # `_t`: the context comes from the schema's typed JSON decoder (context_json.py), which has
+    # checked every type already: only the conversions are left
+    head = ["def DECIDE(_x, _s, _t=False):\n    # check the context against the schema, then match the rules\n",
+            "    if _t:\n" + "".join(f"    {line}\n" for line in tlines) + ("" if tlines else "        pass\n") + "    else:\n"
+            + "".join(f"    {line}\n" for line in lines), "    _v = None\n" if lean else "    _v = _x\n"]
     code += "    return _v, m\n"
     clock = "    clock = _s._clock or _s.clock\n" if "clock " in code else ""
     body = "".join(head[1:]) + loc.prologue() + clock + code

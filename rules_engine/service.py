@@ -25,7 +25,6 @@ Log lines never contain context values at info level (only field paths and expec
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
 import threading
 import time
@@ -40,6 +39,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 import rules_engine
+from rules_engine.context_json import decode_context
 from rules_engine.v1 import decision_pb2 as pb
 
 __all__ = ["DecisionServicer", "SERVICE_NAME", "context_from_struct", "context_from_json",
@@ -154,52 +154,21 @@ def context_from_struct(s) -> dict:
     return _struct(s, lambda: "")
 
 
-def _reject_constant(name):
-    raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
-
-
-_json_decoder = json.JSONDecoder(parse_constant=_reject_constant)
-
-
 def context_from_json(data: bytes) -> dict:
     """UTF-8 JSON bytes of an object -> dict. Raises _BadContext with a position on bad input."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise _BadContext("", f"not UTF-8 at byte {e.start}") from None
-    try:
-        obj = _json_decoder.decode(text)
-    except json.JSONDecodeError as e:
-        raise _BadContext("", f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    except ValueError as e:  # NaN / Infinity
+        return decode_context(data)
+    except rules_engine.JSONContextError as e:
         raise _BadContext("", str(e)) from None
-    except RecursionError:
-        raise _BadContext("", "JSON nested too deeply") from None
-    if not isinstance(obj, dict):
-        raise _BadContext("", f"must be a JSON object, got {_json_type(obj)}")
-    return obj
 
 
-def _json_type(obj) -> str:
-    if obj is None:
-        return "null"
-    if isinstance(obj, bool):
-        return "boolean"
-    if isinstance(obj, (int, float)):
-        return "number"
-    if isinstance(obj, str):
-        return "string"
-    return "array" if isinstance(obj, list) else type(obj).__name__
+def _json_reject(e: Exception) -> Reject:
+    return Reject(code_pb2.INVALID_ARGUMENT, f"context_json: {e}", field="context_json",
+                  description=str(e), log_fields={"field": "context_json"})
 
 
-def _decode_context(req) -> dict:
-    which = req.WhichOneof("context_encoding")
-    if which == "context_json":
-        try:
-            return context_from_json(req.context_json)
-        except _BadContext as e:
-            raise Reject(code_pb2.INVALID_ARGUMENT, f"context_json: {e}", field="context_json",
-                         description=str(e), log_fields={"field": "context_json"}) from None
+def _decode_context(req, which: str) -> dict:
+    """The Struct context (or none) as a dict; JSON contexts go to Ruleset.decide_json whole."""
     if which == "context":
         try:
             return context_from_struct(req.context)
@@ -411,7 +380,8 @@ class DecisionServicer:
             raise Reject(code_pb2.NOT_FOUND, f"ruleset {name!r} not found"
                          + (f"; loaded: {', '.join(sorted(rulesets))}" if rulesets else "; none loaded"),
                          log_fields={"ruleset": name})
-        context = _decode_context(req)
+        which = req.WhichOneof("context_encoding")
+        context = None if which == "context_json" else _decode_context(req, which)
         if req.HasField("as_of"):
             try:
                 as_of = _as_of(req.as_of)
@@ -421,7 +391,12 @@ class DecisionServicer:
         else:
             as_of = _dt.datetime.now(_UTC)
         try:
-            d = entry.ruleset.decide(context, as_of=as_of, explain=req.explain)
+            if context is None:  # JSON: decoded against the ruleset's schema in one pass
+                d = entry.ruleset.decide_json(req.context_json, as_of=as_of, explain=req.explain)
+            else:
+                d = entry.ruleset.decide(context, as_of=as_of, explain=req.explain)
+        except rules_engine.JSONContextError as e:
+            raise _json_reject(e) from None
         except rules_engine.ContextError as e:
             path = getattr(e, "path", "") or ""
             expected = getattr(e, "expected", "") or ""

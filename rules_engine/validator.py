@@ -66,23 +66,25 @@ class _Gen:
         self.n += 1
         return f"{self.prefix}{prefix}{self.n}"
 
-    def check(self, t: Type, var: str, part: str, indent: str, certain: bool = False) -> list[str]:
-        """Statements that check `var` against `t` and rebind it to its run-time value.
+    def check(self, t: Type, var: str, part: str, indent: str, certain: bool = False) -> "tuple[list[str], list[str]]":
+        """Statements that check `var` against `t` and rebind it to its run-time value, and the
+        statements that only convert it when a typed decoder has already checked it (see
+        context_json.py: the same locals, without the type tests).
 
         `certain`: `var` is always assigned (no nullable ancestor), so the locals of its fields can
         stand for their input paths in generated rule code (recorded in `self.paths`)."""
-        lines = self._check(t, var, part, indent, certain)
-        return lines
+        return self._check(t, var, part, indent, certain)
 
-    def _check(self, t: Type, var: str, part: str, indent: str, certain: bool) -> list[str]:
-        """Statements that check `var` against `t` and rebind it to its run-time value."""
+    def _check(self, t: Type, var: str, part: str, indent: str, certain: bool) -> "tuple[list[str], list[str]]":
         p = repr(part)
         exp = self.const(T.describe(t.as_nullable(False)))
         lines: list[str] = []
         inner = indent + "    " if t.nullable else indent
         k = t.kind
+        tbody: list[str] = []  # the checked variant: what is left once the decoder vouched for the type
         if k == T.ANY_K:
             body = [f"{inner}{var} = _to_feel({var})"]
+            tbody = body
         elif k == T.STRING_K and t.values is not None:
             body = [f"{inner}if {var}.__class__ is not str or {var} not in {self.const(frozenset(t.values))}:",
                     f"{inner}    raise _Bad({p}, {exp}, {var})"]
@@ -106,6 +108,12 @@ class _Gen:
                     f"{inner}    else:",
                     f"{inner}        raise _Bad({p}, 'a finite number', {var})",
                     f"{inner}elif c is not int and c is not _Decimal:", f"{inner}    {var} = _num_other({var}, {p}, {exp})"]
+            # decoded as int or finite float (the decoder refuses anything else)
+            tbody = [f"{inner}if {var}.__class__ is float:",
+                     f"{inner}    if {var}.is_integer() and -1e15 < {var} < 1e15:",
+                     f"{inner}        {var} = int({var})",
+                     f"{inner}    else:",
+                     f"{inner}        {var} = _Decimal(_repr({var}))"]
         elif k == T.BOOLEAN_K:
             body = [f"{inner}if {var} is not True and {var} is not False:", f"{inner}    raise _Bad({p}, {exp}, {var})"]
         elif k == T.LIST_K:
@@ -118,13 +126,17 @@ class _Gen:
                 body += [f"{inner}for e in {var}:", f"{inner}    if e.__class__ is not str:",
                          f"{inner}        _at_index({var}, {p}, {self.const(T.describe(elem))}, _is_str)"]
             else:
-                fn = self.function(elem)
+                fn, tfn = self.function(elem)
                 body += [f"{inner}try:", f"{inner}    {var} = [{fn}(e) for e in {var}]",
                          f"{inner}except _Bad as b:", f"{inner}    _locate(b, {var}, {fn}, {p})"]
+                if tfn is not None:
+                    tbody = [f"{inner}try:", f"{inner}    {var} = [{tfn}(e) for e in {var}]",
+                             f"{inner}except _Bad as b:", f"{inner}    _locate(b, {var}, {tfn}, {p})"]
         elif k == T.OBJECT_K:
             if t.fields is None:
                 body = [f"{inner}if not isinstance({var}, dict):", f"{inner}    raise _Bad({p}, {exp}, {var})",
                         f"{inner}{var} = _to_feel({var})"]
+                tbody = body[2:]
             else:
                 # nested objects are checked inline: no call, and the error names the dotted path.
                 # The fast variant subscripts required fields and skips the mapping check: a missing
@@ -137,17 +149,24 @@ class _Gen:
                     fv = self.fresh("f")
                     path = f"{part}.{fname}" if part else fname
                     access = f"{var}[{fname!r}]" if self.fast and not ft.nullable else f"{var}.get({fname!r})"
+                    # decoded: required fields are there (a nullable one may be left out)
+                    taccess = f"{var}.get({fname!r})" if ft.nullable else f"{var}[{fname!r}]"
                     body.append(f"{inner}{fv} = {access}")
+                    tbody.append(f"{inner}{fv} = {taccess}")
                     kid_certain = certain and not t.nullable
-                    body += self._check(ft, fv, path, inner, kid_certain)
+                    kid, tkid = self._check(ft, fv, path, inner, kid_certain)
+                    body += kid
+                    tbody += tkid
                     if kid_certain:
                         self.paths[tuple(path.split("."))] = fv
                     names.append(f"{fname!r}: {fv}")
                 if self.rebuild:
                     body.append(f"{inner}{var} = {{" + ", ".join(names) + "}")
+                    tbody.append(f"{inner}{var} = {{" + ", ".join(names) + "}")
         else:  # temporal values and durations: parsed by the schema's converters
             conv = self.const(_temporal_converter(t.as_nullable(False)))
             body = [f"{inner}{var} = {conv}({var}, {p})"]
+            tbody = body
         if t.nullable:
             lines.append(f"{indent}if {var} is not None:")
             lines += body
@@ -159,21 +178,30 @@ class _Gen:
             lines.append(f"{indent}if {var} is None:")
             lines.append(f"{indent}    raise _Bad({p}, {exp}, None)")
             lines += body
-        return lines
+        if t.nullable:
+            tlines = [f"{indent}if {var} is not None:"] + tbody if tbody else []
+        elif k == T.ANY_K:  # the decoder's `Any` lets null through
+            tlines = [f"{indent}if {var} is None:", f"{indent}    raise _Bad({p}, {exp}, None)"] + tbody
+        else:
+            tlines = tbody
+        return lines, tlines
 
-    def function(self, t: Type) -> str:
-        """A function validating one value of type `t` (objects and list elements)."""
-        name = self.fresh("V")
-        lines = [f"def {name}(x):"]
+    def function(self, t: Type) -> "tuple[str, str | None]":
+        """Functions validating one value of type `t` (objects and list elements): the checking one,
+        and the converting one for decoder-checked values (None when that would return its
+        argument unchanged)."""
+        name, tname = self.fresh("V"), self.fresh("T")
         saved = self.raw_numbers, self.rebuild
         self.raw_numbers, self.rebuild = frozenset(), True  # list elements are values in full
         try:
-            lines += self.check(t, "x", "", "    ")
+            lines, tlines = self.check(t, "x", "", "    ")
         finally:
             self.raw_numbers, self.rebuild = saved
-        lines.append("    return x")
-        self.chunks.append("\n".join(lines) + "\n")
-        return name
+        self.chunks.append(f"def {name}(x):\n" + "\n".join(lines) + "\n    return x\n")
+        if not tlines:
+            return name, None
+        self.chunks.append(f"def {tname}(x):\n" + "\n".join(tlines) + "\n    return x\n")
+        return name, tname
 
 
 def _is_str(e) -> bool:
@@ -219,9 +247,10 @@ RUNTIME = {"_Bad": _Bad, "_Decimal": Decimal, "_repr": repr, "_num_other": _num_
 
 
 def inline_validator(t: Type, var: str, prefix: str, raw_numbers=frozenset(),
-                     rebuild: bool = True) -> "tuple[_Gen, list[str]]":
-    """Statements validating `var` in place (for a generated function), and the generator holding
-    the element functions, constants and the path -> local map they need. These statements may
+                     rebuild: bool = True) -> "tuple[_Gen, list[str], list[str]]":
+    """Statements validating `var` in place (for a generated function), the statements that only
+    convert it when a typed decoder has checked it already (the same locals), and the generator
+    holding the element functions, constants and the path -> local map they need. These statements may
     raise KeyError or TypeError instead of _Bad for a missing field or a non-mapping: the caller
     then validates again with `compile_validator`'s function for the precise message.
 
@@ -229,15 +258,15 @@ def inline_validator(t: Type, var: str, prefix: str, raw_numbers=frozenset(),
     of converted values are built), and the numbers at `raw_numbers` paths are checked (finite,
     a number) but stay as they came: floats are not turned into Decimals."""
     g = _Gen(prefix, fast=True, raw_numbers=raw_numbers, rebuild=rebuild)
-    lines = g.check(t, var, "", "    ", certain=True)
-    return g, lines
+    lines, tlines = g.check(t, var, "", "    ", certain=True)
+    return g, lines, tlines
 
 
 def compile_validator(t: Type):
     """A function (value, path="") -> run-time value, raising ContextError for a bad value."""
     from .schema import ContextError, _kind, to_feel
     g = _Gen()
-    top = g.function(t)
+    top, checked = g.function(t)
     ns = dict(RUNTIME, _to_feel=to_feel, isinstance=isinstance, list=list, tuple=tuple, dict=dict)
     ns.update(g.consts)
     exec(compile("\n".join(g.chunks), "<context validator>", "exec"), ns)
@@ -258,5 +287,7 @@ def compile_validator(t: Type):
             raise error(b, path) from None
     validate.source = "\n".join(g.chunks)
     validate.raw = fn          # raises _Bad: for callers that catch it themselves (the decide hot path)
+    # the conversions alone, for a value the typed decoder has checked (context_json.py); raises _Bad
+    validate.checked = ns[checked] if checked else (lambda x: x)
     validate.error = error
     return validate
