@@ -238,29 +238,13 @@ def _action_bytes(a) -> bytes:
     return pa.SerializeToString()
 
 
-# Ruleset -> {id(action): serialized pb.Action} for its shared actions (Ruleset.shared_actions: the
-# same objects in every decision that proposes them). Merging the bytes costs a fraction of
-# building the message field by field, params Struct included. The ids stay valid as long as the
-# ruleset, which keeps those actions alive, and the entry goes with the ruleset.
-_SHARED_BLOBS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _NO_BLOBS: dict = {}
 
 
-def _shared_blobs(ruleset) -> dict:
-    try:
-        return _SHARED_BLOBS[ruleset]
-    except KeyError:
-        pass
-    except TypeError:  # not weak-referenceable: no cache
-        return _NO_BLOBS
-    blobs = {id(a): _action_bytes(a) for a in getattr(ruleset, "shared_actions", ())}
-    _SHARED_BLOBS[ruleset] = blobs  # two threads may both build it: the same bytes
-    return blobs
-
-
 def _fill_response(resp, d, req, blobs: dict = _NO_BLOBS) -> None:
-    """Decision -> the DecideResponse `resp` (filled in place: a batch item is not copied again).
-    `blobs` holds the serialized form of the ruleset's shared actions (see _shared_blobs)."""
+    """Decision -> the DecideResponse `resp`, field by field (explained decisions; see
+    _RulesetWire for the others). `blobs` holds the serialized form of the ruleset's shared
+    actions (_RulesetWire.blobs)."""
     resp.decision_id = d.decision_id
     resp.request_id = req.request_id
     resp.ruleset = d.ruleset
@@ -282,6 +266,114 @@ def _fill_response(resp, d, req, blobs: dict = _NO_BLOBS) -> None:
             add(action=x.action, rule=x.rule or "", reason=x.reason or "")
     if d.explanation is not None:
         _explanation(resp.explanation, d.explanation)
+
+
+# ------------------------------------------------------------------ responses as bytes
+#
+# A decision's response is mostly the same bytes again and again: the ruleset's name, version and
+# hash, the serialized form of its shared actions, the ids of its rules. They are encoded once per
+# ruleset, and a response is the concatenation of those fields with the few that change (decision
+# id, request id, clock), in field-number order: the very bytes DecideResponse.SerializeToString()
+# gives (a test holds them equal on every example decision). Building the message field by field
+# cost three times as much, and a batch no longer builds one message per item at all.
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _field(tag: int, payload: bytes) -> bytes:
+    """A length-delimited field whose tag (field number << 3 | 2) fits one byte."""
+    n = len(payload)
+    return bytes((tag, n)) + payload if n < 0x80 else bytes((tag,)) + _varint(n) + payload
+
+
+def _string_field(tag: int, text: str) -> bytes:
+    return _field(tag, text.encode("utf-8")) if text else b""
+
+
+class _RulesetWire:
+    """The constant parts of a ruleset's responses, encoded once."""
+
+    def __init__(self, ruleset):
+        self.head = (_string_field(0x1A, ruleset.name) + _string_field(0x22, ruleset.version or "")
+                     + _string_field(0x2A, ruleset.hash or ""))
+        # id(action) -> serialized pb.Action, and the same as a DecideResponse.actions field
+        self.blobs = {id(a): _action_bytes(a) for a in getattr(ruleset, "shared_actions", ())}
+        self.actions = {k: _field(0x3A, b) for k, b in self.blobs.items()}
+        self.rules = {r.id: _string_field(0x42, r.id) for r in getattr(ruleset, "rules", ())}
+
+    def response(self, d, request_id: str) -> bytes:
+        """The serialized DecideResponse of decision `d` (not for explained decisions)."""
+        parts = [b"\x0a\x20" + d.decision_id.encode() if len(d.decision_id) == 32
+                 else _string_field(0x0A, d.decision_id)]
+        if request_id:
+            parts.append(_string_field(0x12, request_id))
+        parts.append(self.head)
+        parts.append(_timestamp_field(d.as_of))
+        if d.actions:
+            fields = self.actions
+            for a in d.actions:
+                f = fields.get(id(a))
+                parts.append(f if f is not None else _field(0x3A, _action_bytes(a)))
+        rules = self.rules
+        for r in d.matched_rules:
+            f = rules.get(r)
+            parts.append(f if f is not None else _string_field(0x42, r))
+        for x in d.suppressed:
+            parts.append(_field(0x4A, pb.Suppression(action=x.action, rule=x.rule or "",
+                                                     reason=x.reason or "").SerializeToString()))
+        return b"".join(parts)
+
+
+# the last clock encoded (datetime, field bytes): a batch's items share their as_of (see _as_of)
+_last_ts: tuple = (None, b"")
+
+
+def _timestamp_field(when: _dt.datetime) -> bytes:
+    """DecideResponse.as_of (field 6, a google.protobuf.Timestamp) for an aware datetime."""
+    global _last_ts
+    last = _last_ts
+    if when is last[0]:
+        return last[1]
+    clock = _last_clock
+    if when is clock[2]:  # the request's own as_of, converted just before (see _as_of)
+        secs, nanos = clock[0], clock[1] // 1000 * 1000
+    else:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=_UTC)
+        secs, rest = divmod(when - _EPOCH, _ONE_SECOND)
+        nanos = rest.microseconds * 1000
+    payload = (b"\x08" + _varint(secs & 0xFFFFFFFFFFFFFFFF) if secs else b"") + \
+        (b"\x10" + _varint(nanos) if nanos else b"")
+    out = _field(0x32, payload)
+    _last_ts = (when, out)
+    return out
+
+
+_WIRES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _wire(ruleset) -> _RulesetWire:
+    try:
+        return _WIRES[ruleset]
+    except KeyError:
+        wire = _WIRES[ruleset] = _RulesetWire(ruleset)  # two threads may both build it: the same bytes
+        return wire
+
+
+def _result_field(response: bytes) -> bytes:
+    """DecideBatchResponse.results entry holding a DecideResult.response."""
+    return _field(0x0A, _field(0x0A, response))
+
+
+def _error_result_field(status: status_pb2.Status) -> bytes:
+    """DecideBatchResponse.results entry holding a DecideResult.error."""
+    return _field(0x0A, _field(0x12, status.SerializeToString()))
 
 
 def _explanation(pe, expl: dict) -> None:
@@ -369,8 +461,8 @@ class DecisionServicer:
             return dict(self._ok, refused=self._refused)
 
     # -- the decision, shared by Decide and DecideBatch
-    def _decide(self, req, rulesets, resp) -> None:
-        """Decide for one request into `resp`; raises Reject before touching `resp` on bad input."""
+    def _decide(self, req, rulesets) -> bytes:
+        """Decide for one request: the serialized DecideResponse; raises Reject on bad input."""
         name = req.ruleset
         if not name:
             raise Reject(code_pb2.INVALID_ARGUMENT, "ruleset: required (the name of a loaded ruleset)",
@@ -409,7 +501,12 @@ class DecisionServicer:
             raise Reject(code_pb2.INVALID_ARGUMENT, f"invalid context: {msg}", field=field,
                          description=msg,
                          log_fields={"ruleset": name, "field": path, "expected": expected}) from None
-        _fill_response(resp, d, req, _shared_blobs(entry.ruleset))
+        wire = _wire(entry.ruleset)
+        if d.explanation is None:
+            return wire.response(d, req.request_id)
+        resp = pb.DecideResponse()
+        _fill_response(resp, d, req, wire.blobs)
+        return resp.SerializeToString()
 
     # -- RPC handlers (bytes in, bytes out)
     def Decide(self, raw: bytes, context) -> bytes:
@@ -421,9 +518,7 @@ class DecisionServicer:
             req = _parse(pb.DecideRequest, raw)
             if context.time_remaining() <= 0:
                 raise _DeadlineExceeded()
-            resp = pb.DecideResponse()
-            self._decide(req, self.catalog.snapshot.rulesets, resp)
-            out = resp.SerializeToString()
+            out = self._decide(req, self.catalog.snapshot.rulesets)
             ok = "Decide"
             return out
         except Reject as r:
@@ -444,26 +539,24 @@ class DecisionServicer:
         try:
             breq = _parse(pb.DecideBatchRequest, raw)
             rulesets = self.catalog.snapshot.rulesets  # one version of everything for the batch
-            out = pb.DecideBatchResponse()
-            add = out.results.add
+            parts = []  # the DecideBatchResponse, one serialized `results` entry at a time
+            add = parts.append
             rejected = []
             decide = self._decide
             time_remaining = context.time_remaining
             for i, req in enumerate(breq.requests):
                 if i % _DEADLINE_CHECK_EVERY == 0 and time_remaining() <= 0:
                     raise _DeadlineExceeded()
-                item = add()
                 try:
-                    decide(req, rulesets, item.response)
+                    add(_result_field(decide(req, rulesets)))
                 except Reject as r:
-                    item.error.CopyFrom(r.to_status())
+                    add(_error_result_field(r.to_status()))
                     rejected.append((i, r, req))
                 except Exception as e:  # one item's bug never fails the batch
-                    item.ClearField("response")
-                    item.error.CopyFrom(_internal("DecideBatch", e, req, index=i))
+                    add(_error_result_field(_internal("DecideBatch", e, req, index=i)))
             if rejected:
                 _log_batch_rejects(rejected, len(breq.requests))
-            data = out.SerializeToString()
+            data = b"".join(parts)
             ok = "DecideBatch"
             return data
         except Reject as r:

@@ -586,9 +586,11 @@ def test_an_engine_bug_is_internal_with_an_incident_id_and_never_fails_a_batch()
         server.stop(0)
 
 
-def test_shared_actions_are_encoded_as_when_built_field_by_field():
-    """The servicer merges pre-serialized bytes for a ruleset's shared actions; every example
-    decision must encode exactly as the field-by-field path encodes it."""
+def test_responses_encode_byte_for_byte_as_the_message_would():
+    """The servicer writes responses from pre-encoded parts (_RulesetWire): every example decision,
+    with and without a request id, at clocks before and after 1970, must give exactly the bytes of
+    the DecideResponse built field by field (which is also checked against the shared-action
+    blobs it merges), and a batch entry exactly the bytes of a DecideResult."""
     import datetime as dt
     from pathlib import Path
 
@@ -597,25 +599,41 @@ def test_shared_actions_are_encoded_as_when_built_field_by_field():
     from rules_engine.loader import load_yaml
 
     root = Path(__file__).resolve().parent.parent / "rulesets"
-    merged = 0
+    utc = dt.timezone.utc
+    clocks = [dt.datetime(2026, 11, 22, 10, tzinfo=utc), dt.datetime(2026, 11, 22, 10, 0, 1, 250, tzinfo=utc),
+              dt.datetime(1969, 7, 20, 20, 17, 40, 5, tzinfo=utc), dt.datetime(1970, 1, 1, tzinfo=utc)]
+    merged = decisions = 0
     for test_file in sorted(root.rglob("*.test.yaml")):
         rs = rules_engine.compile_ruleset(str(test_file).replace(".test.yaml", ".yaml"))
-        blobs = service._shared_blobs(rs)
-        assert service._shared_blobs(rs) is blobs  # built once per ruleset
-        assert len(blobs) == len(rs.shared_actions) > 0
+        wire = service._wire(rs)
+        assert service._wire(rs) is wire  # built once per ruleset
+        assert len(wire.blobs) == len(rs.shared_actions) > 0
         cases = load_yaml(test_file.read_text(), str(test_file)).to_python()["cases"]
-        for case in cases:
+        for i, case in enumerate(cases):
             try:
-                d = rs.decide(case.get("context") or {}, as_of=dt.datetime(2026, 11, 22, 10, tzinfo=dt.timezone.utc))
+                d = rs.decide(case.get("context") or {}, as_of=clocks[i % len(clocks)])
             except rules_engine.ContextError:
                 continue
-            req = pb.DecideRequest(ruleset=rs.name, request_id="r")
-            fast, slow = pb.DecideResponse(), pb.DecideResponse()
-            service._fill_response(fast, d, req, blobs)
-            service._fill_response(slow, d, req)
-            assert fast.SerializeToString(deterministic=True) == slow.SerializeToString(deterministic=True)
-            merged += sum(id(a) in blobs for a in d.actions)
-    assert merged > 20  # the cached path really ran
+            for request_id in ("", "r-\u00e9t\u00e9-" + "x" * (i * 7)):
+                req = pb.DecideRequest(ruleset=rs.name, request_id=request_id)
+                fast, slow = pb.DecideResponse(), pb.DecideResponse()
+                service._fill_response(fast, d, req, wire.blobs)
+                service._fill_response(slow, d, req)
+                # (deterministic: the order of a params Struct's map entries is not fixed otherwise)
+                assert fast.SerializeToString(deterministic=True) == slow.SerializeToString(deterministic=True)
+                raw = wire.response(d, request_id)
+                assert pb.DecideResponse.FromString(raw) == slow
+                assert pb.DecideResponse.FromString(raw).SerializeToString(deterministic=True) == \
+                    slow.SerializeToString(deterministic=True), f"{test_file.name} case {i}"
+                if not any(a.params for a in d.actions):
+                    assert raw == slow.SerializeToString()
+                    batch = pb.DecideBatchResponse(results=[pb.DecideResult(response=slow)])
+                    assert service._result_field(raw) == batch.SerializeToString()
+                else:
+                    assert pb.DecideBatchResponse.FromString(service._result_field(raw)).results[0].response == slow
+            decisions += 1
+            merged += sum(id(a) in wire.blobs for a in d.actions)
+    assert merged > 20 and decisions > 50  # the cached path really ran
 
 
 def test_request_clocks_convert_exactly_one_after_another(stub):
