@@ -88,8 +88,8 @@ def _new_decision_id() -> str:
 
 class Decision:
     """The outcome of one decision: actions to take, rules that matched, what was suppressed."""
-    # `actions` is left unset by `_ranked_later` and `_id` until the decision id is asked for:
-    # __getattr__ fills them on first read, and a set slot is read at C speed ever after.
+    # `actions` is left unset by `_ranked_later`: __getattr__ fills it on first read, and a set
+    # slot is read at C speed ever after. `_id` is None until the decision id is asked for.
     __slots__ = ("ruleset", "version", "ruleset_hash", "_when", "actions", "_ranking", "matched_rules", "_extra",
                  "_id")
 
@@ -105,6 +105,7 @@ class Decision:
         if actions is not None:
             self.actions = actions
         self.matched_rules = matched_rules
+        self._id = None
         # Most decisions suppress nothing, explain nothing and warn about nothing: one slot for the
         # three keeps building such a decision cheap (a decision is made per request).
         self._extra = (suppressed or [], explanation, warnings or []) \
@@ -126,9 +127,6 @@ class Decision:
             rank, idx = self._ranking  # kept: another thread may be reading it at the same time
             actions = self.actions = rank(idx)
             return actions
-        if name == "_id":
-            self._id = _new_decision_id()
-            return self._id
         raise AttributeError(f"'Decision' object has no attribute {name!r}")
 
     @property
@@ -159,7 +157,10 @@ class Decision:
     @property
     def decision_id(self) -> str:
         """Unique per decision; made when first asked for."""
-        return self._id
+        i = self._id
+        if i is None:
+            i = self._id = _new_decision_id()
+        return i
 
     def __repr__(self) -> str:
         return (f"Decision(ruleset={self.ruleset!r}, actions={[a.action for a in self.actions]!r}, "
@@ -177,6 +178,7 @@ class Decision:
 
 
 _NO_PARAMS = MappingProxyType({})
+OUTCOMES_MEMO_SIZE = 4096  # sets of matched rules whose outcome a ruleset remembers
 
 
 @dataclass(slots=True)
@@ -346,6 +348,15 @@ class Ruleset:
         self._one_action_each = all(len(r.actions) == 1 for r in self.rules if r.actions) and \
             all(not r.suppresses or r.actions for r in self.rules)
         self._rank1 = [r.static[0].rank if r.static else -1 for r in self.rules]
+        # When the matched rules' actions are literal (params and priority) and so are the fallback
+        # actions, steps 2 to 6 (proposals, suppression, group arbitration, fallback, ranking) give
+        # the same actions whatever the context: the outcome is remembered per set of matched rules
+        # (False: that set's outcome depends on the context). `_literal_outcome[i]`: rule i's part
+        # of it is literal; None when a fallback action is not.
+        self._outcomes: dict = {}
+        self._literal_outcome = [not r.actions or (r.static is not None and not callable(r.priority))
+                                 for r in self.rules] \
+            if all(a is not None for a in self._default_actions) else None
 
     def __repr__(self) -> str:
         return f"<Ruleset {self.name} {self.version or ''} ({len(self.rules)} rules)>"
@@ -396,9 +407,25 @@ class Ruleset:
 
     def _after_match(self, context: dict, s: EvalState, v: "dict | None", idx: "list[int]") -> Decision:
         """Steps 2 to 6 on the rules DECIDE matched."""
+        outcomes = self._outcomes
+        key = tuple(idx)
+        known = outcomes.get(key)
+        if known:
+            actions, matched, suppressed = known
+            warnings = self._warnings(s) if s.warnings else None
+            # fresh lists: a caller may change its decision's lists, never the memo's
+            return Decision(self.name, self.version, self.hash, s, list(actions), list(matched),
+                            list(suppressed) if suppressed else None, None, warnings)
         if v is None:  # DECIDE only checked the context (ruleset._lean)
             v = self.validate(context)
-        return self._decide(s, v, False, list(map(self.rules.__getitem__, idx)))
+        d = self._decide(s, v, False, list(map(self.rules.__getitem__, idx)))
+        if known is None:  # not seen yet: remember the outcome, or that it depends on the context
+            if len(outcomes) >= OUTCOMES_MEMO_SIZE:
+                outcomes.clear()
+            literal = self._literal_outcome
+            outcomes[key] = (tuple(d.actions), tuple(d.matched_rules), tuple(d.suppressed)) \
+                if literal is not None and all(map(literal.__getitem__, idx)) else False
+        return d
 
     def _simple_decide(self, decoded: bool = False):
         """`decide` for the simple shape (see _precompute_candidates): the matched rules map to

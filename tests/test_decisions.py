@@ -1361,3 +1361,33 @@ def test_typed_arithmetic_that_overflows_warns_in_feel_words():
     explained = rs.decide({"c": {"x": "1e5000"}}, as_of=AS_OF, explain=True).explanation
     assert explained["rules"][0]["status"] == "error"
     assert explained["rules"][0]["message"] == "number too large (beyond 34-digit decimal range)"
+
+
+def test_remembered_outcomes_give_the_decisions_the_six_steps_give():
+    """A ruleset remembers the outcome of steps 2-6 per set of matched rules when it cannot depend
+    on the context (literal actions). Every example decision made from that memo must equal the
+    one made without it, and a caller changing its decision's lists must not change the next one."""
+    from pathlib import Path
+
+    import yaml
+    root = Path(__file__).resolve().parent.parent / "rulesets"
+    remembered = dependent = 0
+    for test_file in sorted(root.glob("*/*.test.yaml")):
+        rs = rules_engine.compile_ruleset(test_file.with_name(test_file.name.replace(".test.yaml", ".yaml")))
+        contexts = [json.loads(json.dumps(c["context"], default=str)) for c in yaml.safe_load(test_file.read_text())["cases"]
+                    if isinstance(c.get("context"), dict)]
+        for ctx in contexts:
+            try:
+                rs._outcomes.clear()
+                first = rs.decide(ctx, as_of=AS_OF)
+            except ContextError:
+                continue
+            want = (first.to_dict(), first.warnings)
+            remembered += sum(1 for v in rs._outcomes.values() if v)
+            dependent += sum(1 for v in rs._outcomes.values() if v is False)
+            first.actions.append("changed")
+            first.matched_rules.clear()
+            again = rs.decide(ctx, as_of=AS_OF)  # from the memo when the outcome was literal
+            got = again.to_dict()
+            assert (dict(got, decision_id=want[0]["decision_id"]), again.warnings) == want, test_file.name
+    assert remembered > 10 and dependent > 10  # both kinds of matched sets occur in the examples
