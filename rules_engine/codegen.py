@@ -154,6 +154,10 @@ def _concat(s, site, a, b):
 # property that reads the wall clock once. A property call per `now()` is a Python frame.
 _CLOCK = "(_s._clock or _s.clock)"
 
+# the range of clocks `now() -/+ duration` may be computed in place for (see ExprGen.g_Arith)
+_EARLIEST = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
+_LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.timezone.utc)
+
 _MONTHS_MEMO: dict = {}    # (date, months) -> shifted date
 _MONTHS_MEMO_SIZE = 1024
 
@@ -310,7 +314,7 @@ RUNTIME_NAMES = {
     "_and": _and, "_or": _or, "_some": _some, "_every": _every, "_set_entry": _set_entry,
     "_loop": _loop, "_and_lazy": _and_lazy, "_or_lazy": _or_lazy, "_each": _each, "_each_flat": _each_flat, "_some_each": _some_each, "_every_each": _every_each,
     "_add": rt.CTX.add, "_sub": rt.CTX.subtract, "_mul": rt.CTX.multiply, "_div": rt.CTX.divide, "_minus": rt.CTX.minus,
-    "_tshift": _tshift, "_tcmp": _tcmp, "_concat": _concat, "_lt": operator.lt, "_le": operator.le, "_gt": operator.gt,
+    "_tshift": _tshift, "_timezone": dt.timezone, "_tcmp": _tcmp, "_concat": _concat, "_lt": operator.lt, "_le": operator.le, "_gt": operator.gt,
     "_ge": operator.ge, "Decimal": Decimal, "__builtins__": {"any": any, "all": all, "isinstance": isinstance, "list": list, "dict": dict, "set": set,
                      "str": str, "tuple": tuple, "int": int, "len": len, "float": float, "bool": bool, "repr": repr,
                      "min": min, "max": max},
@@ -765,7 +769,22 @@ class ExprGen:
             return f"_concat(_s, {self.site(node)}, {a}, {b})"
         if node.op in ("+", "-") and lt.kind in (T.DATE_K, T.DATETIME_K) and \
                 rt_.kind in (T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K):
-            return f"_tshift(_s, {self.site(node)}, {1 if node.op == '+' else -1}, {a}, {b})"
+            shift = f"_tshift(_s, {self.site(node)}, {1 if node.op == '+' else -1}, {{}}, {b})"
+            if isinstance(node.left, n.Call) and node.left.name == "now" and not node.left.args and \
+                    isinstance(self.unit.consts.get(b), dt.timedelta):
+                # `now() - duration("P90D")`, the recency window of so many rules: Python's own
+                # arithmetic when the clock has a fixed offset (as the service's always has) and
+                # the result is in range (else the runtime reports it, as for any other shift)
+                try:
+                    edge = self.unit.const(_EARLIEST + self.unit.consts[b] if node.op == "-"
+                                           else _LATEST - self.unit.consts[b])
+                except OverflowError:
+                    return shift.format(a)
+                tmp = self.tmp()
+                test = f"{tmp} > {edge}" if node.op == "-" else f"{tmp} < {edge}"
+                return (f"({tmp} {node.op} {b} if ({tmp} := {a}).tzinfo.__class__ is _timezone and {test} "
+                        f"else {shift.format(tmp)})")
+            return shift.format(a)
         return self.op(node, f"_rt.{_RT_ARITH[node.op]}", a, b)
 
     def safe_division(self, node: n.Node) -> bool:

@@ -128,3 +128,33 @@ def test_typed_logic_values_agree_with_the_runtime(expr):
         for x, tags in ((True, []), (False, ["v", "w"])):
             ctx = {"a": a, "b": b, "c": c, "x": x, "tags": tags}
             assert typed.evaluate(ctx) == dynamic.evaluate(ctx), (expr, ctx)
+
+
+CLOCKS = [
+    dt.datetime(2026, 10, 15, 10, tzinfo=dt.timezone.utc),
+    dt.datetime(2026, 10, 15, 10, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+    dt.datetime(2026, 3, 29, 3, 30, tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Paris")),  # just after DST
+    dt.datetime(1, 1, 1, 0, 0, tzinfo=dt.timezone.utc),      # nothing earlier to go to
+    dt.datetime(9999, 12, 31, 12, tzinfo=dt.timezone.utc),   # nothing later
+]
+
+
+@pytest.mark.parametrize("clock", CLOCKS, ids=str)
+@pytest.mark.parametrize("expr, op, duration", [
+    ('now() - duration("P90D")', "sub", dt.timedelta(days=90)),
+    ('now() + duration("PT36H")', "add", dt.timedelta(hours=36)),
+    ('now() - duration("-P1D")', "sub", dt.timedelta(days=-1)),
+])
+def test_the_clock_shifted_in_place_is_the_runtime_shift(clock, expr, op, duration):
+    """`now() - duration(...)` is computed in place when the clock has a fixed offset and the
+    result is in range; everywhere else the runtime does it, warnings and all."""
+    from rules_engine import runtime as rt
+    compiled = rules_engine.compile_expression(expr)
+    assert "_timezone" in compiled.source  # the in-place form was generated
+    value, warnings = compiled.evaluate_with_warnings({}, as_of=clock)
+    try:
+        want = getattr(rt, op)(clock, duration)
+    except rt.FeelError:
+        want = None
+    assert value == want and (value is None or value.utcoffset() == want.utcoffset())
+    assert bool(warnings) == (want is None)
