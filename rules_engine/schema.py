@@ -203,6 +203,7 @@ def _temporal(t: Type, expected: str) -> Converter:
         if v.__class__ is str and len(memo) < MEMO_SIZE:
             memo[v] = value
         return value
+    parse.memo = memo  # read in place by the validator's code for decoded strings
     return parse
 
 

@@ -21,6 +21,19 @@ class _Bad(Exception):
         self.value = value
 
 
+# float -> the Decimal of its shortest repr, for the non-integral floats met so far: contexts
+# repeat prices and amounts, and a lookup costs a fraction of repr() and Decimal(). Bounded.
+_floats: "dict[float, Decimal]" = {}
+FLOAT_MEMO_SIZE = 4096
+
+
+def _exact(v: float) -> Decimal:
+    d = Decimal(repr(v))
+    if len(_floats) < FLOAT_MEMO_SIZE:
+        _floats[v] = d
+    return d
+
+
 def _num_float(v: float, part: str, expected: str) -> Decimal:
     if v != v or v in _INF:
         raise _Bad(part, "a finite number", v)
@@ -104,7 +117,7 @@ class _Gen:
                     f"{inner}    if {var}.is_integer() and -1e15 < {var} < 1e15:  # 1200.0: exactly the int",
                     f"{inner}        {var} = int({var})",
                     f"{inner}    elif {var} - {var} == 0:  # finite",
-                    f"{inner}        {var} = _Decimal(_repr({var}))",
+                    f"{inner}        {var} = _floats.get({var}) or _exact({var})",
                     f"{inner}    else:",
                     f"{inner}        raise _Bad({p}, 'a finite number', {var})",
                     f"{inner}elif c is not int and c is not _Decimal:", f"{inner}    {var} = _num_other({var}, {p}, {exp})"]
@@ -113,7 +126,7 @@ class _Gen:
                      f"{inner}    if {var}.is_integer() and -1e15 < {var} < 1e15:",
                      f"{inner}        {var} = int({var})",
                      f"{inner}    else:",
-                     f"{inner}        {var} = _Decimal(_repr({var}))"]
+                     f"{inner}        {var} = _floats.get({var}) or _exact({var})"]
         elif k == T.BOOLEAN_K:
             body = [f"{inner}if {var} is not True and {var} is not False:", f"{inner}    raise _Bad({p}, {exp}, {var})"]
         elif k == T.LIST_K:
@@ -164,9 +177,11 @@ class _Gen:
                     body.append(f"{inner}{var} = {{" + ", ".join(names) + "}")
                     tbody.append(f"{inner}{var} = {{" + ", ".join(names) + "}")
         else:  # temporal values and durations: parsed by the schema's converters
-            conv = self.const(_temporal_converter(t.as_nullable(False)))
+            fn = _temporal_converter(t.as_nullable(False))
+            conv = self.const(fn)
             body = [f"{inner}{var} = {conv}({var}, {p})"]
-            tbody = body
+            # a decoded value is a string: its memo entry is looked up in place (no call on a hit)
+            tbody = [f"{inner}{var} = {self.const(fn.memo)}.get({var}) or {conv}({var}, {p})"]
         if t.nullable:
             lines.append(f"{indent}if {var} is not None:")
             lines += body
@@ -242,7 +257,7 @@ def _path(parts: list[str]) -> str:
     return out
 
 
-RUNTIME = {"_Bad": _Bad, "_Decimal": Decimal, "_repr": repr, "_num_other": _num_other,
+RUNTIME = {"_Bad": _Bad, "_Decimal": Decimal, "_repr": repr, "_floats": _floats, "_exact": _exact, "_num_other": _num_other,
            "_at_index": _at_index, "_locate": _locate, "_is_str": _is_str}
 
 

@@ -250,3 +250,18 @@ def test_converted_temporal_strings_are_remembered_within_bounds():
         day = 1 + i % 28
         assert conv({"d": f"{2000 + i // 336:04d}-{1 + (i // 28) % 12:02d}-{day:02d}",
                      "t": "2026-11-22T10:00:00Z"})["d"].day == day
+
+
+def test_remembered_float_conversions_are_exact_and_bounded(rs):
+    """Non-integral floats convert to the Decimal of their shortest repr through a bounded memo:
+    a remembered value is the same value, and the memo stops growing at its size."""
+    from rules_engine import validator
+    validator._floats.clear()
+    for _ in range(2):  # the second time from the memo
+        d = rs.decide(broken(lambda c: c["purchases"][1].update(amount=0.1)), as_of=AS_OF)
+        assert d.actions[0].params["total"] == 110.09  # 10 + 0.1 + 99.99, exactly
+    assert validator._floats[0.1] == Decimal("0.1")
+    for i in range(validator.FLOAT_MEMO_SIZE + 10):
+        validator._exact(i + 0.5)
+    assert len(validator._floats) == validator.FLOAT_MEMO_SIZE
+    assert validator._exact(123456.25) == Decimal("123456.25")  # still converts when full
