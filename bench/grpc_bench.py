@@ -55,6 +55,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 DECIDE_PATH = "/rules_engine.v1.DecisionService/Decide"
 BATCH_PATH = "/rules_engine.v1.DecisionService/DecideBatch"
 DEFAULT_RULESETS = ("retail.treatment", "telco.retention", "bank.nba")
+from rules_engine.server import DEFAULT_THREADS  # noqa: E402
 
 
 # ================================================================== contexts and requests
@@ -735,7 +736,7 @@ def main(argv=None) -> int:
     if argv and argv[0] == "echo-server":
         ap = argparse.ArgumentParser(prog="grpc_bench.py echo-server")
         ap.add_argument("--port", type=int, required=True)
-        ap.add_argument("--threads", type=int, default=4)
+        ap.add_argument("--threads", type=int, required=True)
         ap.add_argument("--reuseport", action="store_true")
         ap.add_argument("--max-lifetime", type=float, default=600.0)
         return echo_server_main(ap.parse_args(argv[1:]))
@@ -763,7 +764,8 @@ def main(argv=None) -> int:
     ap.add_argument("--duration", type=float, default=5.0, help="measured seconds per cell")
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=1, help="run the matrix N times, report medians")
-    ap.add_argument("--threads", type=int, default=4, help="server threads per process (both servers)")
+    ap.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                    help=f"server threads per process, both servers (default {DEFAULT_THREADS}, the service's)")
     ap.add_argument("--encodings", default="json,struct")
     ap.add_argument("--quick", action="store_true", help="json only")
     ap.add_argument("--no-workers", action="store_true", help="skip the 2-process cells")

@@ -48,6 +48,11 @@ log = logging.getLogger("rules_engine.server")
 DEFAULT_RULESETS = "rulesets/"
 DEFAULT_ADDR = "127.0.0.1:50051"
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+# Request threads per process. Python runs one thread at a time: two let one decide while the other
+# waits on the transport, and more only pass the interpreter lock back and forth. Measured on this
+# 2-core machine (bench/grpc_bench.py, unary Decide): 2 threads ~215 us of server CPU per call,
+# 4 threads ~260 us, 1 thread ~300 us; throughput is best with 2 as well.
+DEFAULT_THREADS = 2
 _UTC = _dt.timezone.utc
 _SETTLE_S = 0.3  # after the last answer, before the sockets close (unread input makes close() reset)
 _RECENT_S = 2.0  # files modified this recently are also content-hashed (same-size edits within one mtime tick)
@@ -311,8 +316,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                         help="watch the rulesets directory and swap in changed files")
     parser.add_argument("--reload-interval", type=float, default=0.5, metavar="SECONDS",
                         help="how often --reload polls the directory (default 0.5)")
-    parser.add_argument("--threads", type=int, default=4, metavar="N",
-                        help="request threads per process (default 4; more costs CPU per call)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, metavar="N",
+                        help=f"request threads per process (default {DEFAULT_THREADS}; more cost CPU per call)")
     parser.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES, metavar="BYTES",
                         help="larger requests get RESOURCE_EXHAUSTED (default 4 MiB)")
     parser.add_argument("--grace", type=float, default=25.0, metavar="SECONDS",
@@ -350,7 +355,7 @@ def _fmt_addr(host: str, port: int) -> str:
 
 # ------------------------------------------------------------------ one server process
 
-def build_server(servicer, *, threads: int = 4, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+def build_server(servicer, *, threads: int = DEFAULT_THREADS, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
                  reuseport: bool = False, extra_services=()):
     """A grpc.server with the decision service, health and reflection. Returns (server, health)."""
     import grpc
