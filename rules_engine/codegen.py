@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+import re
 from time import time as _time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -277,14 +278,6 @@ def _or(*vals):
     return False if all(v is False for v in vals) else None
 
 
-def _some(vals):
-    return any(v is True for v in vals)
-
-
-def _every(vals):
-    return all(v is True for v in vals)
-
-
 def _set_entry(d, k, v):
     d[k] = v
     return v
@@ -311,7 +304,7 @@ def _every_each(s, src, fn):
 
 RUNTIME_NAMES = {
     "_rt": rt, "_op": _op, "_as_list": _as_list, "_item_or": _item_or, "_filter_dyn": _filter_dyn,
-    "_and": _and, "_or": _or, "_some": _some, "_every": _every, "_set_entry": _set_entry,
+    "_and": _and, "_or": _or, "_any": any, "_all": all, "_set_entry": _set_entry,
     "_loop": _loop, "_and_lazy": _and_lazy, "_or_lazy": _or_lazy, "_each": _each, "_each_flat": _each_flat, "_some_each": _some_each, "_every_each": _every_each,
     "_add": rt.CTX.add, "_sub": rt.CTX.subtract, "_mul": rt.CTX.multiply, "_div": rt.CTX.divide, "_minus": rt.CTX.minus,
     "_tshift": _tshift, "_timezone": dt.timezone, "_tcmp": _tcmp, "_concat": _concat, "_lt": operator.lt, "_le": operator.le, "_gt": operator.gt,
@@ -679,7 +672,10 @@ class ExprGen:
         if cond_t.kind in (T.BOOLEAN_K, T.NULL_K):
             test = self.cond(node.cond)
             if base_t.kind == T.LIST_K and not base_t.nullable and ":=" not in base:
-                return self.before(hoisted, f"[{local} for {local} in _loop(_s, {base}) if {test}]")
+                loop = f"[{local} for {local} in _loop(_s, {base}) if {test}]"
+                if _PURE_READ.match(base):  # an empty list skips making the comprehension
+                    loop = f"({loop} if {base} else [])"
+                return self.before(hoisted, loop)
             tmp = self.tmp()
             return self.before(hoisted, f"(None if ({tmp} := {base}) is None else "
                                         f"[{local} for {local} in _loop(_s, {tmp}) if {test}])")
@@ -983,16 +979,25 @@ class ExprGen:
     def g_Quantified(self, node: n.Quantified):
         loops = self.loops(node.iterations)
         clauses = self.comprehension(loops)
-        hoisted = self.hoist(node.cond) if clauses is not None else []
-        cond = self.g(node.cond)
         if clauses is not None:
-            fn = "_some" if node.kind == "some" else "_every"
-            return self.before(hoisted, f"{fn}(({cond}) {clauses})")
+            hoisted = self.hoist(node.cond)
+            # any()/all() over the comprehension itself, of the truth-only form of the condition:
+            # `some` is true when one test is true, `every` when all are (null counts as not true)
+            test = f"{'_any' if node.kind == 'some' else '_all'}({unparen_test(self.cond(node.cond))} {clauses})"
+            if len(loops) == 1 and _PURE_READ.match(loops[0][1]) and \
+                    self.c.types.get(id(node.iterations[0]), T.ANY).kind == T.LIST_K:
+                # an empty list (or null) visits nothing: false for `some`, true for `every`
+                test = f"({test} if {loops[0][1]} else {node.kind == 'every'})"
+            return self.before(hoisted, test)
         fn = "_some_each" if node.kind == "some" else "_every_each"
-        expr = cond
+        expr = self.g(node.cond)
         for var, src in reversed(loops):
             expr = f"{fn}(_s, {src}, lambda {var}: {expr})"
         return expr
 
+
+# A read that may be repeated at no risk and little cost: a local, or subscripts of one by literal
+# keys (`Xf19`, `_v['purchases']`, `L_c_1['items']`).
+_PURE_READ = re.compile(r"[A-Za-z_]\w*(?:\['[^'\\]*'\])*\Z")
 
 _GEN = n.methods_by_class(ExprGen, "g_")
