@@ -766,8 +766,19 @@ class ExprGen:
         if node.op in ("+", "-") and lt.kind in (T.DATE_K, T.DATETIME_K) and \
                 rt_.kind in (T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K):
             shift = f"_tshift(_s, {self.site(node)}, {1 if node.op == '+' else -1}, {{}}, {b})"
+            k = self.unit.consts.get(b)
+            if isinstance(node.left, n.Call) and node.left.name == "today" and not node.left.args and \
+                    isinstance(k, dt.timedelta) and not k.seconds and not k.microseconds:
+                # `today() - duration("P90D")`: whole days off a date, Python's arithmetic when in range
+                try:
+                    edge = self.unit.const(_EARLIEST.date() + k if node.op == "-" else _LATEST.date() - k)
+                except OverflowError:
+                    return shift.format(a)
+                tmp = self.tmp()
+                test = f"({tmp} := {a}) > {edge}" if node.op == "-" else f"({tmp} := {a}) < {edge}"
+                return f"({tmp} {node.op} {b} if {test} else {shift.format(tmp)})"
             if isinstance(node.left, n.Call) and node.left.name == "now" and not node.left.args and \
-                    isinstance(self.unit.consts.get(b), dt.timedelta):
+                    isinstance(k, dt.timedelta):
                 # `now() - duration("P90D")`, the recency window of so many rules: Python's own
                 # arithmetic when the clock has a fixed offset (as the service's always has) and
                 # the result is in range (else the runtime reports it, as for any other shift)

@@ -772,6 +772,8 @@ def _state_at(when: "EvalState | float | dt.datetime") -> EvalState:
 
 def _clock(as_of) -> "dt.datetime | None":
     """The decision clock as an aware datetime; None means "now" (taken when the decision starts)."""
+    if as_of.__class__ is dt.datetime and as_of.tzinfo is not None:  # the service's, every time
+        return as_of
     if as_of is None:
         return None
     if isinstance(as_of, str):

@@ -301,7 +301,11 @@ def _field_head(tag: int, n: int) -> bytes:
 
 
 def _string_field(tag: int, text: str) -> bytes:
-    return _field(tag, text.encode("utf-8")) if text else b""
+    if not text:
+        return b""
+    data = text.encode()
+    n = len(data)
+    return bytes((tag, n)) + data if n < 0x80 else _field_head(tag, n) + data
 
 
 class _RulesetWire:
@@ -318,24 +322,25 @@ class _RulesetWire:
 
     def response(self, d, request_id: str) -> bytes:
         """The serialized DecideResponse of decision `d` (not for explained decisions)."""
-        parts = [b"\x0a\x20" + d.decision_id.encode() if len(d.decision_id) == 32
-                 else _string_field(0x0A, d.decision_id)]
-        if request_id:
-            parts.append(_string_field(0x12, request_id))
-        parts.append(self.head)
-        parts.append(_timestamp_field(d.as_of))
-        if d.actions:
+        decision_id = d.decision_id
+        parts = [b"\x0a\x20" + decision_id.encode() if len(decision_id) == 32
+                 else _string_field(0x0A, decision_id),
+                 _string_field(0x12, request_id), self.head, _timestamp_field(d.as_of)]
+        add = parts.append
+        actions = d.actions
+        if actions:
             fields = self.actions
-            for a in d.actions:
+            for a in actions:
                 f = fields.get(id(a))
-                parts.append(f if f is not None else _field(0x3A, _action_bytes(a)))
+                add(f if f is not None else _field(0x3A, _action_bytes(a)))
         rules = self.rules
         for r in d.matched_rules:
             f = rules.get(r)
-            parts.append(f if f is not None else _string_field(0x42, r))
-        for x in d.suppressed:
-            parts.append(_field(0x4A, pb.Suppression(action=x.action, rule=x.rule or "",
-                                                     reason=x.reason or "").SerializeToString()))
+            add(f if f is not None else _string_field(0x42, r))
+        if d._extra is not None:
+            for x in d.suppressed:
+                add(_field(0x4A, pb.Suppression(action=x.action, rule=x.rule or "",
+                                                reason=x.reason or "").SerializeToString()))
         return b"".join(parts)
 
 
@@ -382,8 +387,17 @@ def _result_field(response: bytes) -> bytes:
 
 def _result_head(response: bytes) -> bytes:
     """What precedes `response` in its DecideBatchResponse.results entry."""
-    inner = _field_head(0x0A, len(response))
-    return _field_head(0x0A, len(inner) + len(response)) + inner
+    n = len(response)
+    head = _RESULT_HEADS.get(n)
+    if head is None:
+        inner = _field_head(0x0A, n)
+        head = _field_head(0x0A, len(inner) + n) + inner
+        if len(_RESULT_HEADS) < 4096:
+            _RESULT_HEADS[n] = head
+    return head
+
+
+_RESULT_HEADS: "dict[int, bytes]" = {}  # response length -> the head of its result entry (bounded)
 
 
 def _error_result_field(status: status_pb2.Status) -> bytes:

@@ -178,3 +178,20 @@ def test_loops_over_lists_agree_with_the_untyped_code(expr, xs):
     want = rules_engine.compile_expression(expr).evaluate_with_warnings(
         {k: ([None if v is None else Decimal(v) for v in x] if isinstance(x, list) else x) for k, x in ctx.items()})
     assert got[0] == want[0] and bool(got[1]) == bool(want[1])
+
+
+@pytest.mark.parametrize("clock", CLOCKS, ids=str)
+@pytest.mark.parametrize("expr, op, duration", [
+    ('today() - duration("P90D")', "sub", dt.timedelta(days=90)),
+    ('today() + duration("P2D")', "add", dt.timedelta(days=2)),
+])
+def test_whole_days_off_today_in_place_are_the_runtime_shift(clock, expr, op, duration):
+    from rules_engine import runtime as rt
+    compiled = rules_engine.compile_expression(expr)
+    assert " if (" in compiled.source  # the in-place form was generated
+    value, warnings = compiled.evaluate_with_warnings({}, as_of=clock)
+    try:
+        want = getattr(rt, op)(clock.date(), duration)
+    except rt.FeelError:
+        want = None
+    assert value == want and bool(warnings) == (want is None)
