@@ -23,7 +23,7 @@ from . import nodes as n
 from . import runtime as rt
 from .checker import Checked
 from .codegen import EvalState, ExprGen, Unit
-from .context_json import decode_context, typed_decoder
+from .context_json import decode_context, plain, typed_decoder
 from .ruleset import ActionPlan, Plan, RulePlan, frozen
 from .schema import converter
 from .validator import _Bad
@@ -395,14 +395,14 @@ class Ruleset:
     def _general_decoded(self, context: dict, as_of: "dt.datetime | None", explain: bool) -> Decision:
         """`decide` for a context from the typed decoder (see context_json.py)."""
         if self._fused is None or explain:
-            return self.decide(context, as_of, explain)  # its output is valid input for the careful path
+            return self.decide(plain(context), as_of, explain)  # valid input for the careful path
         s = EvalState(None if as_of is None else _clock(as_of))
         try:
             v, idx = self._fused(context, s, True)
         except _Bad as b:
             raise self._convert.error(b) from None
         except Exception:
-            return self._decide(EvalState(s.clock), self.validate(context), False)
+            return self._decide(EvalState(s.clock), self.validate(plain(context)), False)
         return self._after_match(context, s, v, idx)
 
     def _after_match(self, context: dict, s: EvalState, v: "dict | None", idx: "list[int]") -> Decision:
@@ -417,7 +417,7 @@ class Ruleset:
             return Decision(self.name, self.version, self.hash, s, list(actions), list(matched),
                             list(suppressed) if suppressed else None, None, warnings)
         if v is None:  # DECIDE only checked the context (ruleset._lean)
-            v = self.validate(context)
+            v = self.validate(plain(context))
         d = self._decide(s, v, False, list(map(self.rules.__getitem__, idx)))
         if known is None:  # not seen yet: remember the outcome, or that it depends on the context
             if len(outcomes) >= OUTCOMES_MEMO_SIZE:
@@ -446,7 +446,7 @@ class Ruleset:
         def decide(context: dict, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
             """Decide for one context. Raises ContextError when the context breaks the schema."""
             if explain:
-                return general(context, as_of, True)
+                return general(plain(context) if decoded else context, as_of, True)
             if stateless:
                 s, when = None, _time() if as_of is None else _clock(as_of)
             else:
@@ -456,7 +456,7 @@ class Ruleset:
             except _Bad as b:
                 raise error(b) from None
             except Exception:  # a missing field or a non-object: the careful validator says exactly what
-                return decide_each(_state_at(when), validate(context), False)
+                return decide_each(_state_at(when), validate(plain(context) if decoded else context), False)
             warnings = warnings_of(s) if s is not None and s.warnings else None
             if not idx:
                 if has_defaults:

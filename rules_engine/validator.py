@@ -158,12 +158,12 @@ class _Gen:
                 body = [] if self.fast else [f"{inner}if {var}.__class__ is not dict and not isinstance({var}, dict):",
                                              f"{inner}    raise _Bad({p}, 'an object', {var})"]
                 names = []
-                for fname, ft in t.fields:
+                for i, (fname, ft) in enumerate(t.fields):
                     fv = self.fresh("f")
                     path = f"{part}.{fname}" if part else fname
                     access = f"{var}[{fname!r}]" if self.fast and not ft.nullable else f"{var}.get({fname!r})"
-                    # decoded: required fields are there (a nullable one may be left out)
-                    taccess = f"{var}.get({fname!r})" if ft.nullable else f"{var}[{fname!r}]"
+                    # decoded: a struct whose field i is attribute f{i} (None when left out)
+                    taccess = f"{var}.f{i}"
                     body.append(f"{inner}{fv} = {access}")
                     tbody.append(f"{inner}{fv} = {taccess}")
                     kid_certain = certain and not t.nullable

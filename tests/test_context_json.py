@@ -263,3 +263,40 @@ def test_decide_json_decides_as_decide_on_the_examples_and_their_mutations(rules
                 assert got == want, f"{ruleset_file.name} {label} explain={explain}"
             n += 1
     assert n > 100
+
+
+SHAPES = {
+    "lean": "",  # literal actions only: DECIDE checks, converts nothing it need not, returns no context
+    "first": "policy: {mode: first}\n",
+    "defaults": "defaults: [{action: fallback}]\n",
+}
+SMALL = """\
+ruleset: small
+{extra}context:
+  customer: {{age: number, tier: "enum(a, b)", tags: list(string), since: date?, score: number?}}
+  orders: "list({{amount: number, at: datetime?}})"
+rules:
+  - id: adult-a
+    when: customer.age >= 18 and customer.tier = "a"
+    then: x
+  - id: big-order
+    when: count(orders[item.amount > 100]) > 0
+    then: y
+  - id: recent
+    when: some o in orders satisfies o.at > now() - duration("P30D")
+    then: z
+"""
+SMALL_GOOD = {"customer": {"age": 40, "tier": "a", "tags": ["t"], "since": "2020-01-01", "score": 0.5},
+              "orders": [{"amount": 150.5, "at": "2026-11-20T10:00:00Z"}, {"amount": 10}]}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_decide_json_decides_as_decide_in_every_ruleset_shape(shape):
+    rs = rules_engine.compile_ruleset_text(SMALL.format(extra=SHAPES[shape]), filename="small.yaml")
+    assert rs._decode_typed(dumps(SMALL_GOOD)) is not None
+    for label, ctx in [("as is", SMALL_GOOD)] + list(mutations(SMALL_GOOD)):
+        data = dumps(ctx)
+        for explain in (False, True):
+            want = outcome(lambda: rs.decide(decode_context(data), as_of=AS_OF, explain=explain))
+            got = outcome(lambda: rs.decide_json(data, as_of=AS_OF, explain=explain))
+            assert got == want, f"{shape} {label} explain={explain}"
