@@ -30,7 +30,6 @@ import threading
 import time
 import traceback
 import uuid
-import weakref
 
 import grpc
 from google.protobuf import any_pb2
@@ -188,17 +187,21 @@ _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _ONE_SECOND = _dt.timedelta(seconds=1)
 
 
-def _set_ts(ts, when: _dt.datetime) -> None:
-    """Timestamp from an aware datetime, exactly (integer arithmetic, 3x cheaper than FromDatetime)."""
+def _seconds_nanos(when: _dt.datetime) -> "tuple[int, int]":
+    """A datetime (naive: UTC) as a Timestamp's seconds and nanos, exactly (integer arithmetic,
+    3x cheaper than Timestamp.FromDatetime)."""
     last = _last_clock
     if when is last[2]:  # the request's own as_of, converted just before (see _as_of)
-        secs, nanos = last[0], last[1] // 1000 * 1000
-    else:
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=_UTC)
-        secs, rest = divmod(when - _EPOCH, _ONE_SECOND)
-        nanos = rest.microseconds * 1000
-    ts.seconds = secs
+        return last[0], last[1] // 1000 * 1000
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_UTC)
+    secs, rest = divmod(when - _EPOCH, _ONE_SECOND)
+    return secs, rest.microseconds * 1000
+
+
+def _set_ts(ts, when: _dt.datetime) -> None:
+    """Fill the Timestamp `ts` from a datetime."""
+    ts.seconds, nanos = _seconds_nanos(when)
     if nanos:
         ts.nanos = nanos
 
@@ -354,30 +357,12 @@ def _timestamp_field(when: _dt.datetime) -> bytes:
     last = _last_ts
     if when is last[0] or (when == last[0] and when.tzinfo is not None):
         return last[1]
-    clock = _last_clock
-    if when is clock[2]:  # the request's own as_of, converted just before (see _as_of)
-        secs, nanos = clock[0], clock[1] // 1000 * 1000
-    else:
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=_UTC)
-        secs, rest = divmod(when - _EPOCH, _ONE_SECOND)
-        nanos = rest.microseconds * 1000
+    secs, nanos = _seconds_nanos(when)
     payload = (b"\x08" + _varint(secs & 0xFFFFFFFFFFFFFFFF) if secs else b"") + \
         (b"\x10" + _varint(nanos) if nanos else b"")
     out = _field(0x32, payload)
     _last_ts = (when, out)
     return out
-
-
-_WIRES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _wire(ruleset) -> _RulesetWire:
-    try:
-        return _WIRES[ruleset]
-    except KeyError:
-        wire = _WIRES[ruleset] = _RulesetWire(ruleset)  # two threads may both build it: the same bytes
-        return wire
 
 
 def _result_field(response: bytes) -> bytes:
