@@ -300,3 +300,21 @@ def test_decide_json_decides_as_decide_in_every_ruleset_shape(shape):
             want = outcome(lambda: rs.decide(decode_context(data), as_of=AS_OF, explain=explain))
             got = outcome(lambda: rs.decide_json(data, as_of=AS_OF, explain=explain))
             assert got == want, f"{shape} {label} explain={explain}"
+
+
+@pytest.mark.parametrize("raw", [
+    # duplicate keys: the last one counts, on both paths
+    b'{"customer": {"age": 1, "tier": "b", "tags": []}, "customer": {"age": 40, "tier": "a", "tags": ["t"]},'
+    b' "orders": []}',
+    b'{"customer": {"age": 40, "age": "forty", "tier": "a", "tags": []}, "orders": []}',
+    b'{"customer": {"age": "forty", "age": 40, "tier": "a", "tags": []}, "orders": []}',
+    # escapes, whitespace, unknown fields of every kind, exponents
+    b' {"customer" : {"age": 4e1, "tier": "\\u0061", "tags": ["\\u00e9"], "x": {"y": [1, {"z": null}]}},\n'
+    b' "orders": [{"amount": 1.5E2, "at": "2026-11-20T10:00:00+01:00", "n": [true]}]} ',
+    b'{"customer": {"age": 40, "tier": "a", "tags": [], "since": null, "score": -0.0}, "orders": []}',
+    b'{"customer": {"age": 18.0, "tier": "a", "tags": []}, "orders": [{"amount": 100.00000000000001}]}',
+])
+def test_raw_json_decides_the_same_on_both_paths(raw):
+    rs = rules_engine.compile_ruleset_text(SMALL.format(extra=""), filename="small.yaml")
+    want = outcome(lambda: rs.decide(json.loads(raw), as_of=AS_OF))
+    assert outcome(lambda: rs.decide_json(raw, as_of=AS_OF)) == want
