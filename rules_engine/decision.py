@@ -348,15 +348,15 @@ class Ruleset:
         self._one_action_each = all(len(r.actions) == 1 for r in self.rules if r.actions) and \
             all(not r.suppresses or r.actions for r in self.rules)
         self._rank1 = [r.static[0].rank if r.static else -1 for r in self.rules]
-        # When the matched rules' actions are literal (params and priority) and so are the fallback
-        # actions, steps 2 to 6 (proposals, suppression, group arbitration, fallback, ranking) give
-        # the same actions whatever the context: the outcome is remembered per set of matched rules
-        # (False: that set's outcome depends on the context). `_literal_outcome[i]`: rule i's part
-        # of it is literal; None when a fallback action is not.
+        # Steps 2 to 6 (proposals, suppression, group arbitration, fallback, ranking) remembered per
+        # set of matched rules (see `_outcome`; False: that set's outcome depends on the context).
+        # `_fixed_priorities[i]`: rule i and its actions have literal priorities; None when a
+        # fallback action is not entirely literal.
         self._outcomes: dict = {}
-        self._literal_outcome = [not r.actions or (r.static is not None and not callable(r.priority))
-                                 for r in self.rules] \
+        self._fixed_priorities = [not callable(r.priority) and not any(callable(a.priority) for a in r.actions)
+                                  for r in self.rules] \
             if all(a is not None for a in self._default_actions) else None
+        self._shared_ids = frozenset(map(id, self.shared_actions))
 
     def __repr__(self) -> str:
         return f"<Ruleset {self.name} {self.version or ''} ({len(self.rules)} rules)>"
@@ -411,21 +411,52 @@ class Ruleset:
         key = tuple(idx)
         known = outcomes.get(key)
         if known:
-            actions, matched, suppressed = known
-            warnings = self._warnings(s) if s.warnings else None
+            actions, matched, suppressed, computed = known
             # fresh lists: a caller may change its decision's lists, never the memo's
-            return Decision(self.name, self.version, self.hash, s, list(actions), list(matched),
+            actions = list(actions)
+            if computed:  # the params computed per context, evaluated as step 2 would
+                if v is None:
+                    v = self.validate(plain(context))
+                params = {(r.index, j): self._params(a, s, v) for r, j, a in computed[0]}
+                for pos, r, j, a in computed[1]:
+                    actions[pos] = Action._make(a.action, params[r.index, j], r.id, a.priority, a.group, r.reason)
+            warnings = self._warnings(s) if s.warnings else None
+            return Decision(self.name, self.version, self.hash, s, actions, list(matched),
                             list(suppressed) if suppressed else None, None, warnings)
         if v is None:  # DECIDE only checked the context (ruleset._lean)
             v = self.validate(plain(context))
-        d = self._decide(s, v, False, list(map(self.rules.__getitem__, idx)))
+        matched = list(map(self.rules.__getitem__, idx))
+        d = self._decide(s, v, False, matched)
         if known is None:  # not seen yet: remember the outcome, or that it depends on the context
             if len(outcomes) >= OUTCOMES_MEMO_SIZE:
                 outcomes.clear()
-            literal = self._literal_outcome
-            outcomes[key] = (tuple(d.actions), tuple(d.matched_rules), tuple(d.suppressed)) \
-                if literal is not None and all(map(literal.__getitem__, idx)) else False
+            outcomes[key] = self._outcome(d, idx, matched)
         return d
+
+    def _outcome(self, d: Decision, idx, matched: "list[_CompiledRule]"):
+        """What `_after_match` remembers of a decision for its set of matched rules, or False when
+        the next decision on that set may differ in more than the computed params.
+
+        With literal priorities everywhere (rules, their actions, the fallback actions), which
+        actions survive and in what order does not depend on the context; only the params that are
+        computed do. So the outcome is the decision's actions, matched rules and suppressions, plus
+        every action whose params are computed: all of them in the order step 2 evaluates them
+        (their warnings then come out the same), and where the surviving ones sit in the list."""
+        fixed = self._fixed_priorities
+        if fixed is None or not all(map(fixed.__getitem__, idx)):
+            return False
+        computed = [(r, j, a) for r in matched if r.proposes and r.static is None for j, a in enumerate(r.actions)]
+        shared = self._shared_ids
+        slots = []
+        for pos, act in enumerate(d.actions):
+            if id(act) in shared:
+                continue
+            found = [(r, j, a) for r, j, a in computed if r.id == act.rule and a.action == act.action]
+            if len(found) != 1:
+                return False
+            slots.append((pos,) + found[0])
+        return (tuple(d.actions), tuple(d.matched_rules), tuple(d.suppressed),
+                (tuple(computed), tuple(slots)) if computed else None)
 
     def _simple_decide(self, decoded: bool = False):
         """`decide` for the simple shape (see _precompute_candidates): the matched rules map to

@@ -1391,3 +1391,35 @@ def test_remembered_outcomes_give_the_decisions_the_six_steps_give():
             got = again.to_dict()
             assert (dict(got, decision_id=want[0]["decision_id"]), again.warnings) == want, test_file.name
     assert remembered > 10 and dependent > 10  # both kinds of matched sets occur in the examples
+
+
+def test_remembered_outcomes_compute_their_params_for_each_context():
+    """An outcome remembered with computed params (retail's winback greeting) gives each context
+    its own params: decisions made with the memo warm equal those made with it cleared."""
+    from pathlib import Path
+
+    import yaml
+    root = Path(__file__).resolve().parent.parent / "rulesets"
+    greetings = set()
+    for test_file in sorted(root.glob("*/*.test.yaml")):
+        rs = rules_engine.compile_ruleset(test_file.with_name(test_file.name.replace(".test.yaml", ".yaml")))
+        contexts = [json.loads(json.dumps(c["context"], default=str)) for c in yaml.safe_load(test_file.read_text())["cases"]
+                    if isinstance(c.get("context"), dict)]
+        # every context again under other names: same matched rules, other computed params
+        contexts += [json.loads(json.dumps(c).replace('"first_name": "', '"first_name": "Dr ')) for c in contexts]
+        as_of = yaml.safe_load(test_file.read_text()).get("as_of") or AS_OF  # the clock the cases are written for
+        rs._outcomes.clear()
+        for ctx in contexts:
+            try:
+                warm = rs.decide(ctx, as_of=as_of)
+            except ContextError:
+                continue
+            saved = dict(rs._outcomes)
+            rs._outcomes.clear()
+            cold = rs.decide(ctx, as_of=as_of)
+            rs._outcomes.update(saved)
+            assert ({**warm.to_dict(), "decision_id": ""}, warm.warnings) == ({**cold.to_dict(), "decision_id": ""}, cold.warnings)
+            greetings.update(a.params["greeting"] for a in warm.actions if "greeting" in a.params)
+        if rs.name == "retail.treatment":
+            assert any(v and v[3] for v in rs._outcomes.values())  # outcomes with computed params were remembered
+    assert len(greetings) >= 3, greetings  # "Welcome back, Ana!", "Welcome back, Dr Ana!", ...
