@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as _dt
+import gc
 import hashlib
 import json
 import logging
@@ -155,12 +156,27 @@ def _diagnostic_lines(diags) -> list[str]:
     return out
 
 
+def freeze_heap() -> None:
+    """Leave the objects alive now out of the cycle collector's full passes (gc.freeze).
+
+    A serving process holds its compiled rulesets, gRPC and protobuf for its whole life, and
+    each full collection visited all of them: about 10 ms with the example rulesets, during which
+    no call in flight makes progress (0.01 ms once frozen). Called after loading and after each
+    reload: the objects frozen last time are unfrozen and collected first, so a replaced
+    ruleset's cycles are still freed (that one collection, on the reload thread, costs the 10 ms)."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class RulesetCatalog:
     """The loaded rulesets of one directory, reloadable; `snapshot` is read by every request."""
 
-    def __init__(self, directory: str, *, reload_enabled: bool = False, quiet: bool = False):
+    def __init__(self, directory: str, *, reload_enabled: bool = False, quiet: bool = False,
+                 freeze_heap: bool = False):
         self.directory = directory
         self.reload_enabled = reload_enabled
+        self.freeze_heap = freeze_heap  # see freeze_heap(): for the server process
         # workers other than the first log reload outcomes at debug level: one line per problem
         self._report = logging.DEBUG if quiet else None
         self.snapshot = Snapshot({}, {}, directory, reload_enabled)
@@ -216,6 +232,8 @@ class RulesetCatalog:
             self._files = self._scan()
             engine = rules_engine.load_directory(self.directory)
             self._swap(engine)
+        if self.freeze_heap:
+            freeze_heap()
 
     def _reload(self) -> None:
         import rules_engine
@@ -227,6 +245,9 @@ class RulesetCatalog:
                    directory=self.directory, exception=type(e).__name__, error=str(e))
             return
         self._swap(engine, reload_ms=round((time.monotonic() - t0) * 1000, 1))
+        if self.freeze_heap:
+            del engine
+            freeze_heap()
 
     def _lvl(self, level: int) -> int:
         return self._report if self._report is not None else level
@@ -410,7 +431,8 @@ def _serve_one(args) -> int:
         _event(logging.ERROR, "startup_failed", "rulesets directory not found", directory=directory)
         return 2
     catalog = RulesetCatalog(directory, reload_enabled=args.reload,
-                             quiet=bool(args.worker_index))  # worker 0 (or the only one) reports
+                             quiet=bool(args.worker_index),  # worker 0 (or the only one) reports
+                             freeze_heap=True)
     try:
         catalog.load()
     except Exception as e:
