@@ -91,7 +91,7 @@ class Decision:
     # `actions` is left unset by `_ranked_later`: __getattr__ fills it on first read, and a set
     # slot is read at C speed ever after. `_id` is None until the decision id is asked for.
     __slots__ = ("ruleset", "version", "ruleset_hash", "_when", "actions", "_ranking", "matched_rules", "_extra",
-                 "_id")
+                 "_id", "outcome_key")
 
     def __init__(self, ruleset: str, version: str, ruleset_hash: str, when: "EvalState | float | dt.datetime",
                  actions: "list[Action]", matched_rules: "list[str]", suppressed: "list[Suppression] | None" = None,
@@ -106,6 +106,10 @@ class Decision:
             self.actions = actions
         self.matched_rules = matched_rules
         self._id = None
+        # An object shared by the decisions of this ruleset with the very same actions (the same
+        # objects), matched rules and suppressions, or None: a caller may cache what it derives
+        # from those (the gRPC service keeps their serialized form), keyed by identity.
+        self.outcome_key = None
         # Most decisions suppress nothing, explain nothing and warn about nothing: one slot for the
         # three keeps building such a decision cheap (a decision is made per request).
         self._extra = (suppressed or [], explanation, warnings or []) \
@@ -421,8 +425,11 @@ class Ruleset:
                 for pos, r, j, a in computed[1]:
                     actions[pos] = Action._make(a.action, params[r.index, j], r.id, a.priority, a.group, r.reason)
             warnings = self._warnings(s) if s.warnings else None
-            return Decision(self.name, self.version, self.hash, s, actions, list(matched),
-                            list(suppressed) if suppressed else None, None, warnings)
+            d = Decision(self.name, self.version, self.hash, s, actions, list(matched),
+                         list(suppressed) if suppressed else None, None, warnings)
+            if not computed:
+                d.outcome_key = known
+            return d
         if v is None:  # DECIDE only checked the context (ruleset._lean)
             v = self.validate(plain(context))
         matched = list(map(self.rules.__getitem__, idx))
@@ -495,8 +502,10 @@ class Ruleset:
                 return Decision(name, version, content_hash, when, [], [], None, None, warnings)
             if len(idx) == 1 and one_action_each:  # always so in first mode
                 i = idx[0]
-                return Decision(name, version, content_hash, when, [rank_action[rank1[i]]], [ids[i]], None, None,
-                                warnings)
+                d = Decision(name, version, content_hash, when, [rank_action[rank1[i]]], [ids[i]], None, None,
+                             warnings)
+                d.outcome_key = rank_action[rank1[i]]  # this rule's own action: one key per rule
+                return d
             return ranked_later(name, version, content_hash, when, rank, idx, list(map(id_of, idx)), warnings)
         return decide
 

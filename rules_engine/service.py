@@ -311,6 +311,9 @@ def _string_field(tag: int, text: str) -> bytes:
     return bytes((tag, n)) + data if n < 0x80 else _field_head(tag, n) + data
 
 
+OUTCOME_BYTES_SIZE = 4096  # encoded outcomes a ruleset's wire keeps
+
+
 class _RulesetWire:
     """The constant parts of a ruleset's responses, encoded once."""
 
@@ -322,6 +325,8 @@ class _RulesetWire:
         self.blobs = {id(a): _action_bytes(a) for a in getattr(ruleset, "shared_actions", ())}
         self.actions = {k: _field(0x3A, b) for k, b in self.blobs.items()}
         self.rules = {r.id: _string_field(0x42, r.id) for r in getattr(ruleset, "rules", ())}
+        # id(Decision.outcome_key) -> (the key, the encoded actions, matched rules, suppressions)
+        self.outcomes: dict = {}
 
     def response(self, d, request_id: str) -> bytes:
         """The serialized DecideResponse of decision `d` (not for explained decisions)."""
@@ -329,6 +334,24 @@ class _RulesetWire:
         parts = [b"\x0a\x20" + decision_id.encode() if len(decision_id) == 32
                  else _string_field(0x0A, decision_id),
                  _string_field(0x12, request_id), self.head, _timestamp_field(d.as_of)]
+        key = d.outcome_key
+        if key is not None:  # decisions with the same outcome share the bytes of their last fields
+            known = self.outcomes.get(id(key))
+            if known is not None and known[0] is key:
+                parts.append(known[1])
+                return b"".join(parts)
+            rest = self._outcome_fields(d)
+            if len(self.outcomes) >= OUTCOME_BYTES_SIZE:
+                self.outcomes.clear()
+            self.outcomes[id(key)] = (key, rest)  # the key is kept alive with its id
+            parts.append(rest)
+            return b"".join(parts)
+        parts.append(self._outcome_fields(d))
+        return b"".join(parts)
+
+    def _outcome_fields(self, d) -> bytes:
+        """DecideResponse.actions, .matched_rules and .suppressed of decision `d`."""
+        parts = []
         add = parts.append
         actions = d.actions
         if actions:

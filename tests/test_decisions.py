@@ -1401,6 +1401,7 @@ def test_remembered_outcomes_compute_their_params_for_each_context():
     import yaml
     root = Path(__file__).resolve().parent.parent / "rulesets"
     greetings = set()
+    keys: dict = {}
     for test_file in sorted(root.glob("*/*.test.yaml")):
         rs = rules_engine.compile_ruleset(test_file.with_name(test_file.name.replace(".test.yaml", ".yaml")))
         contexts = [json.loads(json.dumps(c["context"], default=str)) for c in yaml.safe_load(test_file.read_text())["cases"]
@@ -1420,6 +1421,12 @@ def test_remembered_outcomes_compute_their_params_for_each_context():
             rs._outcomes.update(saved)
             assert ({**warm.to_dict(), "decision_id": ""}, warm.warnings) == ({**cold.to_dict(), "decision_id": ""}, cold.warnings)
             greetings.update(a.params["greeting"] for a in warm.actions if "greeting" in a.params)
+            if warm.outcome_key is not None:  # one key, one outcome
+                seen = keys.setdefault(id(warm.outcome_key), (warm.outcome_key, warm.actions, warm.matched_rules,
+                                                             warm.suppressed))
+                assert seen[0] is warm.outcome_key and seen[1:] == (warm.actions, warm.matched_rules, warm.suppressed)
+                assert all(x is y for x, y in zip(seen[1], warm.actions))
         if rs.name == "retail.treatment":
             assert any(v and v[3] for v in rs._outcomes.values())  # outcomes with computed params were remembered
     assert len(greetings) >= 3, greetings  # "Welcome back, Ana!", "Welcome back, Dr Ana!", ...
+    assert len(keys) > 5

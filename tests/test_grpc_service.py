@@ -602,7 +602,7 @@ def test_responses_encode_byte_for_byte_as_the_message_would():
     utc = dt.timezone.utc
     clocks = [dt.datetime(2026, 11, 22, 10, tzinfo=utc), dt.datetime(2026, 11, 22, 10, 0, 1, 250, tzinfo=utc),
               dt.datetime(1969, 7, 20, 20, 17, 40, 5, tzinfo=utc), dt.datetime(1970, 1, 1, tzinfo=utc)]
-    merged = decisions = 0
+    merged = decisions = keyed = 0
     for test_file in sorted(root.rglob("*.test.yaml")):
         rs = rules_engine.compile_ruleset(str(test_file).replace(".test.yaml", ".yaml"))
         wire = service._RulesetWire(rs)
@@ -621,6 +621,9 @@ def test_responses_encode_byte_for_byte_as_the_message_would():
                 # (deterministic: the order of a params Struct's map entries is not fixed otherwise)
                 assert fast.SerializeToString(deterministic=True) == slow.SerializeToString(deterministic=True)
                 raw = wire.response(d, request_id)
+                # the wire's remembered outcome bytes (shared by decisions with one outcome_key)
+                # are what a fresh wire encodes
+                assert raw == service._RulesetWire(rs).response(d, request_id)
                 assert pb.DecideResponse.FromString(raw) == slow
                 assert pb.DecideResponse.FromString(raw).SerializeToString(deterministic=True) == \
                     slow.SerializeToString(deterministic=True), f"{test_file.name} case {i}"
@@ -632,7 +635,9 @@ def test_responses_encode_byte_for_byte_as_the_message_would():
                     assert pb.DecideBatchResponse.FromString(service._result_field(raw)).results[0].response == slow
             decisions += 1
             merged += sum(id(a) in wire.blobs for a in d.actions)
+            keyed += d.outcome_key is not None
     assert merged > 20 and decisions > 50  # the cached path really ran
+    assert keyed > 10
 
 
 def test_request_clocks_convert_exactly_one_after_another(stub):
