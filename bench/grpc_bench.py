@@ -23,7 +23,8 @@ connections),
 unary with 1 call in flight (the round-trip floor), the same unary and batch cells with
 `--workers 2` vs 2 echo processes sharing the port (SO_REUSEPORT), and unary Decide at half the
 maximum rate measured in the first cell (open loop: calls are issued on a schedule, by two
-load-generator processes), for p99, with the echo floor on the same schedule for comparison.
+load-generator processes), for p99, with the echo floor on the same schedule for comparison; in
+that cell the server runs on one core and the load generator on the other.
 
 Contexts: the `context` of every case in the ruleset's NAME.test.yaml (those that validate), with
 the test file's `as_of`, so the decisions are the ones the rule authors tested.
@@ -480,7 +481,9 @@ def run_loadgen(py, servers: Servers, cell, timing, cases_path) -> dict:
            "--warmup", str(timing["warmup"]), "--duration", str(timing["duration"]),
            "--batch-size", str(cell.get("batch_size", 100)), "--rate", str(cell.get("rate", 0))]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p))
-    lg = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    client_cpus = cell.get("client_cpus")
+    lg = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                          preexec_fn=(lambda: os.sched_setaffinity(0, client_cpus)) if client_cpus else None)
     wd = _watchdog(lg, timing["warmup"] + timing["duration"] + 120)
     snaps, result = {}, None
     try:
@@ -521,9 +524,25 @@ def run_cell(py, cell, timing, a, cases_path, tmpdir) -> dict:
         servers = start_echo(py, cell["procs"], a.threads, lifetime)
     try:
         time.sleep(0.3)  # let the server settle (imports done, threads parked)
+        if cell.get("server_cpus"):
+            pin(servers.pids, cell["server_cpus"])
         return run_loadgen(py, servers, cell, timing, cases_path)
     finally:
         servers.stop()
+
+
+def pin(pids, cpus) -> None:
+    """Run every thread of these processes on `cpus` only (threads they start later inherit it)."""
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                os.sched_setaffinity(int(tid), cpus)
+            except OSError:  # a thread that just ended
+                pass
 
 
 def matrix(a):
@@ -718,16 +737,19 @@ def orchestrate(a) -> int:
                        and "error" not in r), None)
     if best_unary:
         rate = best_unary["contexts_per_s"] / 2
-        # Two load-generator processes: at this rate one Python client process spends most of a core
-        # on its own calls and its scheduling delays showed up as server latency (p99 25 ms with one
-        # client process, 3-5 ms with two, same server, same rate). The echo floor gets the same
-        # schedule: at ~1.5 busy cores out of 2 either server sees the odd 20 ms stall from the
-        # machine, and the echo's p99 tells those apart from the service's own.
+        # Latency is measured with the server on one core and the load generator on the other (when
+        # there are two): sharing both cores, the client's own CPU (as much as the server's per
+        # call) put the whole machine at its knee, and p99 swung between 4 and 32 ms from run to
+        # run for the service and the echo floor alike; pinned, 1.1-1.3 ms and 1.9 ms. Two
+        # load-generator processes: one alone is saturated at this rate (p99 25 ms). The echo floor
+        # gets the same schedule, so its p99 shows what the machine gives any server.
+        cpus = sorted(os.sched_getaffinity(0))
+        placement = dict(server_cpus={cpus[0]}, client_cpus=set(cpus[1:])) if len(cpus) >= 2 else {}
         half_rows: dict = {}
         for _ in range(a.repeat):
             for server in ("decide", "echo"):
                 cell = dict(group="unary json half-load", mode="unary", encoding="json", channels=CONNECTIONS // 2,
-                            concurrency=64, server=server, procs=1, rate=rate, lg_procs=2)
+                            concurrency=64, server=server, procs=1, rate=rate, lg_procs=2, **placement)
                 k += 1
                 try:
                     r = run_cell(py, cell, timing, a, cases_path, tmpdir)
