@@ -3,8 +3,8 @@
 A JSON context used to be decoded by `json.loads` and then checked field by field in Python. The
 typed decoder does both in one pass in C: msgspec decodes the bytes against types derived from
 the ruleset's schema (a struct per object, enums as Literals, numbers as int | float), so a
-context it returns has every declared type already checked, and DECIDE only converts it (numbers to exact
-values, ISO strings to dates; see validator.py's checked variant).
+context it returns has every declared type already checked, and DECIDE only converts it (numbers
+to exact values, ISO strings to dates; see validator.py's checked variant).
 
 The typed decoder only ever accepts a subset of what the careful path accepts, with the same
 values. Anything it refuses (a wrong type, a decimal string where a number belongs, 1e400, a lone
@@ -12,7 +12,7 @@ surrogate, malformed JSON) goes the old way: `decode_context`, then the careful 
 either accepts it as before or words the error with the field path and the expected type. So
 decisions and error messages are the same whichever decoder took the context.
 
-msgspec is the well-kept library for this (typed decoding with validation in C, ~1.3 us for a
+msgspec is the well-kept library for this (typed decoding with validation in C, ~0.9 us for a
 retail context against ~8.4 us for json.loads and the Python checks).
 """
 from __future__ import annotations
