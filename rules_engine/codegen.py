@@ -155,7 +155,7 @@ def _concat(s, site, a, b):
 # property that reads the wall clock once. A property call per `now()` is a Python frame.
 _CLOCK = "(_s._clock or _s.clock)"
 
-# the range of clocks `now() -/+ duration` may be computed in place for (see ExprGen.g_Arith)
+# the range of clocks `now()`/`today() -/+ duration` may be computed in place for (see ExprGen.g_Arith)
 _EARLIEST = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
 _LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.timezone.utc)
 
@@ -767,30 +767,23 @@ class ExprGen:
                 rt_.kind in (T.DT_DURATION_K, T.YM_DURATION_K, T.DURATION_K):
             shift = f"_tshift(_s, {self.site(node)}, {1 if node.op == '+' else -1}, {{}}, {b})"
             k = self.unit.consts.get(b)
-            if isinstance(node.left, n.Call) and node.left.name == "today" and not node.left.args and \
-                    isinstance(k, dt.timedelta) and not k.seconds and not k.microseconds:
-                # `today() - duration("P90D")`: whole days off a date, Python's arithmetic when in range
+            clock = node.left.name if isinstance(node.left, n.Call) and not node.left.args else None
+            if isinstance(k, dt.timedelta) and (clock == "now" or clock == "today" and not k.seconds
+                                                 and not k.microseconds):
+                # `now() - duration("P90D")`, the recency window of so many rules (or whole days
+                # off `today()`): Python's own arithmetic when the result is in range (a bound
+                # computed here) and, for the clock, when it has a fixed offset (as the service's
+                # always has); otherwise the runtime, which reports what fails
+                earliest, latest = (_EARLIEST, _LATEST) if clock == "now" else (_EARLIEST.date(), _LATEST.date())
                 try:
-                    edge = self.unit.const(_EARLIEST.date() + k if node.op == "-" else _LATEST.date() - k)
+                    edge = self.unit.const(earliest + k if node.op == "-" else latest - k)
                 except OverflowError:
                     return shift.format(a)
                 tmp = self.tmp()
-                test = f"({tmp} := {a}) > {edge}" if node.op == "-" else f"({tmp} := {a}) < {edge}"
+                value = f"({tmp} := {a})" if clock == "today" else \
+                    f"({tmp} := {a}).tzinfo.__class__ is _timezone and {tmp}"
+                test = f"{value} {'>' if node.op == '-' else '<'} {edge}"
                 return f"({tmp} {node.op} {b} if {test} else {shift.format(tmp)})"
-            if isinstance(node.left, n.Call) and node.left.name == "now" and not node.left.args and \
-                    isinstance(k, dt.timedelta):
-                # `now() - duration("P90D")`, the recency window of so many rules: Python's own
-                # arithmetic when the clock has a fixed offset (as the service's always has) and
-                # the result is in range (else the runtime reports it, as for any other shift)
-                try:
-                    edge = self.unit.const(_EARLIEST + self.unit.consts[b] if node.op == "-"
-                                           else _LATEST - self.unit.consts[b])
-                except OverflowError:
-                    return shift.format(a)
-                tmp = self.tmp()
-                test = f"{tmp} > {edge}" if node.op == "-" else f"{tmp} < {edge}"
-                return (f"({tmp} {node.op} {b} if ({tmp} := {a}).tzinfo.__class__ is _timezone and {test} "
-                        f"else {shift.format(tmp)})")
             return shift.format(a)
         return self.op(node, f"_rt.{_RT_ARITH[node.op]}", a, b)
 

@@ -13,6 +13,7 @@ import threading
 import os
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from operator import attrgetter
 from types import MappingProxyType
 from decimal import Decimal
@@ -306,7 +307,7 @@ class Ruleset:
         self._fused = ns.get("DECIDE")   # validate + match in one generated function
         self._decode_typed = typed_decoder(rdef.schema)
         self._precompute_candidates()
-        self._decide_decoded = self._general_decoded
+        self._decide_decoded = partial(self._general, decoded=True)  # (context, as_of, explain)
         if self._fused is not None and self._simple:
             self.decide = self._simple_decide()
             self._decide_decoded = self._simple_decide(decoded=True)
@@ -374,16 +375,22 @@ class Ruleset:
         """Decide for one context. Raises ContextError when the context breaks the schema.
 
         Rulesets of the simple shape replace this method on the instance with `_simple_decide`."""
+        return self._general(context, as_of, explain, False)
+
+    def _general(self, context, as_of: "dt.datetime | None", explain: bool, decoded: bool) -> Decision:
+        """`decide` for every shape; `decoded`: the context comes from the typed decoder
+        (context_json.py), so DECIDE only converts it, and the careful paths get it as plain
+        JSON values."""
         s = EvalState(None if as_of is None else _clock(as_of))
         if self._fused is not None and not explain:
             try:
-                v, idx = self._fused(context, s)
+                v, idx = self._fused(context, s, decoded)
             except _Bad as b:
                 raise self._convert.error(b) from None
             except Exception:  # never expected: the per-rule path below isolates a failing rule
-                return self._decide(EvalState(s.clock), self.validate(context), False)
+                return self._decide(EvalState(s.clock), self.validate(plain(context)), False)
             return self._after_match(context, s, v, idx)
-        return self._decide(s, self.validate(context), explain)
+        return self._decide(s, self.validate(plain(context)), explain)
 
     def decide_json(self, data: bytes, as_of: "dt.datetime | None" = None, explain: bool = False) -> Decision:
         """Decide for a context given as UTF-8 JSON bytes: the same decision as
@@ -395,19 +402,6 @@ class Ruleset:
         if context is None:  # refused by the typed decoder: the careful path says why, or accepts
             return self.decide(decode_context(data), as_of, explain)
         return self._decide_decoded(context, as_of, explain)
-
-    def _general_decoded(self, context: dict, as_of: "dt.datetime | None", explain: bool) -> Decision:
-        """`decide` for a context from the typed decoder (see context_json.py)."""
-        if self._fused is None or explain:
-            return self.decide(plain(context), as_of, explain)  # valid input for the careful path
-        s = EvalState(None if as_of is None else _clock(as_of))
-        try:
-            v, idx = self._fused(context, s, True)
-        except _Bad as b:
-            raise self._convert.error(b) from None
-        except Exception:
-            return self._decide(EvalState(s.clock), self.validate(plain(context)), False)
-        return self._after_match(context, s, v, idx)
 
     def _after_match(self, context: dict, s: EvalState, v: "dict | None", idx: "list[int]") -> Decision:
         """Steps 2 to 6 on the rules DECIDE matched."""
