@@ -176,7 +176,7 @@ class RulesetCatalog:
                  freeze_heap: bool = False):
         self.directory = directory
         self.reload_enabled = reload_enabled
-        self.freeze_heap = freeze_heap  # see freeze_heap(): for the server process
+        self._freezes_heap = freeze_heap  # see freeze_heap(): for the server process
         # workers other than the first log reload outcomes at debug level: one line per problem
         self._report = logging.DEBUG if quiet else None
         self.snapshot = Snapshot({}, {}, directory, reload_enabled)
@@ -232,7 +232,7 @@ class RulesetCatalog:
             self._files = self._scan()
             engine = rules_engine.load_directory(self.directory)
             self._swap(engine)
-        if self.freeze_heap:
+        if self._freezes_heap:
             freeze_heap()
 
     def _reload(self) -> None:
@@ -245,7 +245,7 @@ class RulesetCatalog:
                    directory=self.directory, exception=type(e).__name__, error=str(e))
             return
         self._swap(engine, reload_ms=round((time.monotonic() - t0) * 1000, 1))
-        if self.freeze_heap:
+        if self._freezes_heap:
             del engine
             freeze_heap()
 

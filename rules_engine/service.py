@@ -335,18 +335,15 @@ class _RulesetWire:
                  else _string_field(0x0A, decision_id),
                  _string_field(0x12, request_id), self.head, _timestamp_field(d.as_of)]
         key = d.outcome_key
-        if key is not None:  # decisions with the same outcome share the bytes of their last fields
+        if key is None:
+            parts.append(self._outcome_fields(d))
+        else:  # decisions with the same outcome share the bytes of their last fields
             known = self.outcomes.get(id(key))
-            if known is not None and known[0] is key:
-                parts.append(known[1])
-                return b"".join(parts)
-            rest = self._outcome_fields(d)
-            if len(self.outcomes) >= OUTCOME_BYTES_SIZE:
-                self.outcomes.clear()
-            self.outcomes[id(key)] = (key, rest)  # the key is kept alive with its id
-            parts.append(rest)
-            return b"".join(parts)
-        parts.append(self._outcome_fields(d))
+            if known is None or known[0] is not key:
+                if len(self.outcomes) >= OUTCOME_BYTES_SIZE:
+                    self.outcomes.clear()
+                known = self.outcomes[id(key)] = (key, self._outcome_fields(d))  # the key kept alive with its id
+            parts.append(known[1])
         return b"".join(parts)
 
     def _outcome_fields(self, d) -> bytes:
@@ -386,11 +383,6 @@ def _timestamp_field(when: _dt.datetime) -> bytes:
     out = _field(0x32, payload)
     _last_ts = (when, out)
     return out
-
-
-def _result_field(response: bytes) -> bytes:
-    """DecideBatchResponse.results entry holding a DecideResult.response."""
-    return _result_head(response) + response
 
 
 def _result_head(response: bytes) -> bytes:
